@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/* The gRPC core wrapper: a server whose handlers answer asynchronously, a
+ * client with a per-peer channel cache and unary calls with deadlines, and
+ * the mapping between gRPC status codes and CHORD_E* codes. Everything
+ * except rpc_client_call_sync runs on the loop thread that drives the
+ * cq_bridge. */
+#ifndef CHORD_RPC_H
+#define CHORD_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "common/cq_bridge.h"
+
+#define RPC_DEFAULT_MAX_MESSAGE ((size_t)64 << 20) /* bytes */
+#define RPC_MESSAGE_MAX 256 /* longest status message kept, with NUL */
+
+struct rpc_status {
+  grpc_status_code code;
+  char message[RPC_MESSAGE_MAX];
+};
+
+/* CHORD_E* for a gRPC status (0 for OK). */
+int rpc_status_to_err(grpc_status_code code);
+/* gRPC status for a CHORD_E* or -errno code (GRPC_STATUS_OK for 0). */
+grpc_status_code rpc_err_to_status(int err);
+/* "OK", "NOT_FOUND", ...: the canonical upper-case name. */
+const char *rpc_status_name(grpc_status_code code);
+/* An absolute deadline ms milliseconds from now (monotonic clock). */
+gpr_timespec rpc_deadline_in(int64_t ms);
+/* Milliseconds left until deadline (negative when past; INT64_MAX when
+ * infinite). */
+int64_t rpc_ms_until(gpr_timespec deadline);
+/* "/package.Service/Method" for method i of svc, in a static table filled
+ * on first use; NULL when i is out of range. */
+const char *rpc_method_path(const ProtobufCServiceDescriptor *svc, unsigned i);
+
+/* ---- server ------------------------------------------------------------ */
+
+struct rpc_server;
+struct rpc_srv_call; /* one inbound call, valid until answered */
+
+/* Handles a decoded request. req belongs to the call and lives until the
+ * call is answered; the handler must answer exactly once, now or later,
+ * with rpc_srv_reply or rpc_srv_reply_error. */
+typedef void (*rpc_handler_cb)(struct rpc_srv_call *call,
+                               const ProtobufCMessage *req, void *ud);
+/* The server is shutting down and has answered call itself: drop every
+ * reference to it; it is freed after this returns. */
+typedef void (*rpc_cancel_cb)(struct rpc_srv_call *call, void *ud);
+
+struct rpc_server_opts {
+  size_t max_message; /* largest request accepted; 0 = default */
+  unsigned slots;     /* requests kept armed per method; 0 = 8 */
+};
+
+/* A server whose events run on b's loop. NULL on failure. */
+struct rpc_server *rpc_server_create(struct cq_bridge *b,
+                                     const struct rpc_server_opts *o);
+/* Serves every method of svc; handlers[i] handles method i (a NULL entry
+ * answers UNIMPLEMENTED). Before start only. 0 or CHORD_ENOMEM. */
+int rpc_server_add_service(struct rpc_server *s,
+                           const ProtobufCServiceDescriptor *svc,
+                           const rpc_handler_cb *handlers, void *ud);
+/* Binds addr ("host:port", port 0 for an ephemeral one), insecure.
+ * Writes the bound port to *port when not NULL. Before start only.
+ * 0, or CHORD_EINVAL when the address cannot be bound. */
+int rpc_server_listen(struct rpc_server *s, const char *addr, int *port);
+/* Starts serving. 0 or CHORD_ENOMEM. */
+int rpc_server_start(struct rpc_server *s);
+/* Stops accepting calls, answers every unanswered call with UNAVAILABLE
+ * (running its cancel callback), cancels the rest, and once every tag is
+ * back destroys the server and calls done(ud) (right away when the server
+ * never started). The server is freed before done runs. */
+void rpc_server_shutdown(struct rpc_server *s, void (*done)(void *ud),
+                         void *ud);
+
+/* The call's deadline as the caller set it (may be infinite). */
+gpr_timespec rpc_srv_deadline(const struct rpc_srv_call *c);
+/* The full method path of the call. */
+const char *rpc_srv_method(const struct rpc_srv_call *c);
+/* Copies the value of request metadata key into out (NUL-terminated).
+ * 0, CHORD_ENOTFOUND, or CHORD_ETOOBIG when it does not fit. */
+int rpc_srv_metadata(const struct rpc_srv_call *c, const char *key, char *out,
+                     size_t len);
+/* Registers cb to run if the server answers the call itself at shutdown. */
+void rpc_srv_on_cancel(struct rpc_srv_call *c, rpc_cancel_cb cb, void *ud);
+/* Answers OK with resp (packed at once; resp stays the caller's). The
+ * call is invalid afterwards. 0, or an error after which the call was
+ * answered INTERNAL. */
+int rpc_srv_reply(struct rpc_srv_call *c, const ProtobufCMessage *resp);
+/* Answers OK with an already-encoded message (bb stays the caller's). */
+int rpc_srv_reply_raw(struct rpc_srv_call *c, grpc_byte_buffer *bb);
+/* Answers with a non-OK status and a printf-style message. */
+void rpc_srv_reply_error(struct rpc_srv_call *c, grpc_status_code code,
+                         const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- client ------------------------------------------------------------ */
+
+struct rpc_client;
+
+struct rpc_client_opts {
+  size_t max_message;   /* largest response accepted; 0 = default */
+  int reconnect_max_ms; /* cap on reconnect backoff; 0 = 2000 */
+  const char *token;    /* sent as x-chord-token metadata; NULL = none */
+};
+
+struct rpc_req {
+  const char *target;  /* host:port */
+  const char *method;  /* "/package.Service/Method" */
+  const ProtobufCMessage *msg; /* the request, or ... */
+  grpc_byte_buffer *raw;       /* ... an encoded one (stays the caller's) */
+  const ProtobufCMessageDescriptor *resp_desc; /* NULL: keep raw only */
+  gpr_timespec deadline;
+  bool wait_for_ready; /* queue while the peer is unreachable */
+};
+
+struct rpc_result {
+  struct rpc_status status;
+  ProtobufCMessage *resp; /* decoded response when OK and resp_desc set */
+  grpc_byte_buffer *raw;  /* the response bytes when OK */
+};
+
+/* Runs on the loop thread when a call ends. The library frees r->resp and
+ * r->raw after it returns; the callback may take either by setting the
+ * field to NULL (then it frees it: codec_free, grpc_byte_buffer_destroy). */
+typedef void (*rpc_done_cb)(struct rpc_result *r, void *ud);
+
+/* A client for async calls on b's queue (b may be NULL for a client that
+ * only makes sync calls). NULL on failure. */
+struct rpc_client *rpc_client_create(struct cq_bridge *b,
+                                     const struct rpc_client_opts *o);
+/* Starts an async unary call. 0, or an error (CHORD_EINVAL, CHORD_ENOMEM,
+ * CHORD_ECANCELLED once shutting down) and then cb is never called. */
+int rpc_client_call(struct rpc_client *c, const struct rpc_req *r,
+                    rpc_done_cb cb, void *ud);
+/* A blocking unary call on the caller's thread. Fills *out, whose resp
+ * and raw the caller releases with rpc_result_clear. Returns the call's
+ * status as a CHORD_E* code (0 for OK). */
+int rpc_client_call_sync(struct rpc_client *c, const struct rpc_req *r,
+                         struct rpc_result *out);
+/* Frees out->resp and out->raw. */
+void rpc_result_clear(struct rpc_result *out);
+/* Calls in flight. */
+size_t rpc_client_inflight(const struct rpc_client *c);
+/* Forgets the cached channel to target (e.g. a peer that left). */
+void rpc_client_forget(struct rpc_client *c, const char *target);
+/* Refuses new calls, cancels those in flight, and once their callbacks
+ * have run frees the client and calls done(ud) (at once when idle). */
+void rpc_client_shutdown(struct rpc_client *c, void (*done)(void *ud),
+                         void *ud);
+
+#endif
