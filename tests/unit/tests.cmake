@@ -2,3 +2,8 @@
 # One line per unit test executable (tests/unit/<name>.c).
 chord_unit_test(test_registry ${CMAKE_SOURCE_DIR}/src/supernode/registry.c)
 chord_unit_test(test_rpc)
+chord_unit_test(test_codec)
+chord_unit_test(test_chord_id)
+chord_unit_test(test_finger)
+chord_unit_test(test_addr)
+chord_unit_test(test_store ${CMAKE_SOURCE_DIR}/src/node/store.c ${CMAKE_SOURCE_DIR}/src/node/store_mem.c ${CMAKE_SOURCE_DIR}/src/node/store_dir.c)
