@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: MIT */
+/* Directory store backend: one file per entry, named by the hex key only,
+ * written to a temporary file, fsynced and renamed into place. An in-memory
+ * index (key -> version, size) answers everything but get's content. */
+#define STORE__BACKEND
+#include "node/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+
+/* File layout, integers little-endian:
+ *   0  magic "CHRD"          4  format version (1)
+ *   8  name length (u64)    16  content length (u64)
+ *  24  entry version (u64)  32  flags (u32, 0)
+ *  36  CRC-32 (IEEE) of bytes 0..35, then the name, then the content
+ *  40  name bytes, then content bytes; nothing after. */
+#define DIR_MAGIC "CHRD"
+#define DIR_FORMAT 1u
+#define DIR_HDR_LEN 40
+#define DIR_CRC_OFF 36
+#define DIR_TMP_LEN (sizeof(STORE_DIR_TMP_PREFIX) - 1 + CHORD_ID_HEX_LEN)
+#define DIR_CHUNK (64 * 1024) /* read buffer when only checking a file */
+
+struct store_dir {
+  int dirfd;             /* the data directory, flock'ed while open */
+  struct store__map map; /* key -> struct dir_rec *, owned */
+  uint64_t bytes;        /* sum of content lengths */
+  uint64_t corrupt;      /* files skipped at open or dropped at get */
+};
+
+/* What the index keeps per entry; name and content stay on disk. */
+struct dir_rec {
+  uint64_t version; /* entry version */
+  uint64_t len;     /* content length */
+};
+
+/* --- CRC-32 (IEEE 802.3, reflected 0xEDB88320), slicing by 8 ------------ */
+
+static uint32_t crc_table[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++)
+      c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    crc_table[0][i] = c;
+  }
+  for (int t = 1; t < 8; t++) {
+    for (int i = 0; i < 256; i++) {
+      uint32_t c = crc_table[t - 1][i];
+      crc_table[t][i] = crc_table[0][c & 0xff] ^ (c >> 8);
+    }
+  }
+}
+
+/* Continues crc (start with 0) over n bytes of p; crc_init must have run.
+ * Eight bytes per step through the eight tables, then byte by byte. */
+static uint32_t crc32_update(uint32_t crc, const void *p, size_t n)
+{
+  const uint8_t *b = p;
+
+  crc = ~crc;
+  for (; n >= 8; n -= 8, b += 8) {
+    uint32_t lo = crc ^ ((uint32_t)b[0] | (uint32_t)b[1] << 8 |
+                         (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
+    crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+          crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
+          crc_table[3][b[4]] ^ crc_table[2][b[5]] ^ crc_table[1][b[6]] ^
+          crc_table[0][b[7]];
+  }
+  while (n--)
+    crc = crc_table[0][(crc ^ *b++) & 0xff] ^ (crc >> 8);
+  return ~crc;
+}
+
+/* --- little-endian fields and full-length I/O ---------------------------- */
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+  for (int i = 0; i < n; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+  uint64_t v = 0;
+
+  for (int i = n - 1; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* 0, or -errno. */
+static int write_full(int fd, const void *buf, size_t n)
+{
+  const uint8_t *p = buf;
+
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* 0, -errno, or CHORD_EIO when the file ends early (it is corrupt). */
+static int read_full(int fd, void *buf, size_t n)
+{
+  uint8_t *p = buf;
+
+  while (n) {
+    ssize_t r = read(fd, p, n);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    if (r == 0)
+      return CHORD_EIO;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+static bool is_hex_name(const char *s)
+{
+  size_t i;
+
+  for (i = 0; s[i]; i++) {
+    char c = s[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+          (c >= 'A' && c <= 'F')))
+      return false;
+  }
+  return i == CHORD_ID_HEX_LEN;
+}
+
+static void tmp_name(char out[DIR_TMP_LEN + 1], const char *hex)
+{
+  memcpy(out, STORE_DIR_TMP_PREFIX, sizeof(STORE_DIR_TMP_PREFIX) - 1);
+  memcpy(out + sizeof(STORE_DIR_TMP_PREFIX) - 1, hex, CHORD_ID_HEX_LEN + 1);
+}
+
+/* --- reading and checking one file --------------------------------------- */
+
+/* Reads the entry file fname in the directory dirfd and checks it: magic,
+ * format, lengths against the file size, CRC, and that fname is the hex of
+ * SHA-1(name). On success fills *rec and, when out is not NULL, sets *out to
+ * a new entry holding the name and content (caller unrefs); with out NULL
+ * the content is only streamed through the CRC. Returns 0, CHORD_EIO when
+ * the file is corrupt, CHORD_ENOMEM, or -errno (e.g. -ENOENT). */
+static int read_file(int dirfd, const char *fname, struct dir_rec *rec,
+                     struct store_entry **out)
+{
+  uint8_t hdr[DIR_HDR_LEN];
+  uint64_t name_len, len, version, rest;
+  struct store_entry *e = NULL;
+  struct chord_id key;
+  char hex[CHORD_ID_HEX_LEN + 1];
+  uint8_t *chunk = NULL;
+  char *name = NULL;
+  struct stat st;
+  uint32_t crc;
+  int fd, rc;
+
+  fd = openat(dirfd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return errno == ELOOP ? CHORD_EIO : -errno;
+  if (fstat(fd, &st) != 0) {
+    rc = -errno;
+    goto out;
+  }
+  rc = CHORD_EIO;
+  if (!S_ISREG(st.st_mode) || st.st_size < DIR_HDR_LEN)
+    goto out;
+  rc = read_full(fd, hdr, sizeof(hdr));
+  if (rc)
+    goto out;
+  rc = CHORD_EIO;
+  name_len = get_le(hdr + 8, 8);
+  len = get_le(hdr + 16, 8);
+  version = get_le(hdr + 24, 8);
+  rest = (uint64_t)st.st_size - DIR_HDR_LEN;
+  if (memcmp(hdr, DIR_MAGIC, 4) != 0 || get_le(hdr + 4, 4) != DIR_FORMAT ||
+      get_le(hdr + 32, 4) != 0 || name_len > rest || len != rest - name_len ||
+      name_len >= SIZE_MAX || len >= SIZE_MAX)
+    goto out;
+  crc = crc32_update(0, hdr, DIR_CRC_OFF);
+
+  if (out) {
+    e = store__entry_alloc((size_t)name_len, (size_t)len, version);
+    if (!e) {
+      rc = CHORD_ENOMEM;
+      goto out;
+    }
+    name = e->name;
+  } else {
+    name = malloc((size_t)name_len + 1);
+    chunk = malloc(DIR_CHUNK);
+    if (!name || !chunk) {
+      rc = CHORD_ENOMEM;
+      goto out;
+    }
+  }
+  rc = read_full(fd, name, (size_t)name_len);
+  if (rc)
+    goto out;
+  crc = crc32_update(crc, name, (size_t)name_len);
+  if (out) {
+    rc = read_full(fd, e->content, (size_t)len);
+    if (rc)
+      goto out;
+    crc = crc32_update(crc, e->content, (size_t)len);
+  } else {
+    for (uint64_t left = len; left;) {
+      size_t n = left < DIR_CHUNK ? (size_t)left : DIR_CHUNK;
+      rc = read_full(fd, chunk, n);
+      if (rc)
+        goto out;
+      crc = crc32_update(crc, chunk, n);
+      left -= n;
+    }
+  }
+  rc = CHORD_EIO;
+  if (crc != (uint32_t)get_le(hdr + DIR_CRC_OFF, 4))
+    goto out;
+  chord_id_sha1(&key, name, (size_t)name_len);
+  chord_id_to_hex(&key, hex);
+  if (strcmp(hex, fname) != 0)
+    goto out;
+  rec->version = version;
+  rec->len = len;
+  if (out) {
+    e->key = key;
+    *out = e;
+    e = NULL;
+  }
+  rc = 0;
+
+out:
+  if (!out)
+    free(name);
+  free(chunk);
+  store_entry_unref(e);
+  close(fd);
+  return rc;
+}
+
+/* --- open and close ------------------------------------------------------ */
+
+static void dir_free(struct store_dir *d)
+{
+  const struct chord_id *key;
+  struct dir_rec *rec;
+  size_t pos = 0;
+
+  while ((rec = store__map_next(&d->map, &pos, &key)))
+    free(rec);
+  store__map_free(&d->map);
+  if (d->dirfd >= 0)
+    close(d->dirfd);
+  free(d);
+}
+
+/* Indexes every valid entry file, removes leftover temporary files, counts
+ * corrupt entry files and ignores files that are not ours (names that are
+ * neither 40 hex digits nor temporary). 0, CHORD_ENOMEM or -errno. */
+static int dir_scan(struct store_dir *d)
+{
+  struct dirent *de;
+  DIR *dp;
+  int fd, rc = 0;
+
+  fd = fcntl(d->dirfd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  dp = fdopendir(fd);
+  if (!dp) {
+    rc = -errno;
+    close(fd);
+    return rc;
+  }
+  for (;;) {
+    struct dir_rec rec, *copy;
+    struct chord_id key;
+
+    errno = 0;
+    de = readdir(dp);
+    if (!de) {
+      rc = errno ? -errno : 0;
+      break;
+    }
+    if (strncmp(de->d_name, STORE_DIR_TMP_PREFIX,
+                sizeof(STORE_DIR_TMP_PREFIX) - 1) == 0) {
+      /* A put interrupted by a crash; the final file, if any, is intact. */
+      unlinkat(d->dirfd, de->d_name, 0);
+      continue;
+    }
+    if (!is_hex_name(de->d_name))
+      continue;
+    rc = read_file(d->dirfd, de->d_name, &rec, NULL);
+    if (rc == CHORD_EIO) {
+      d->corrupt++;
+      rc = 0;
+      continue;
+    }
+    if (rc)
+      break;
+    rc = CHORD_ENOMEM;
+    copy = malloc(sizeof(*copy));
+    if (!copy)
+      break;
+    *copy = rec;
+    chord_id_from_hex(&key, de->d_name);
+    if (store__map_set(&d->map, &key, copy, NULL) != 0) {
+      free(copy);
+      break;
+    }
+    d->bytes += rec.len;
+    rc = 0;
+  }
+  closedir(dp);
+  return rc;
+}
+
+/* Opens or creates (0700) dir, takes an exclusive flock on it so that two
+ * stores never share a directory, and loads it. Returns the backend, or NULL
+ * with *err = -errno (-ENOTDIR for a file, -EBUSY when locked elsewhere),
+ * CHORD_EINVAL or CHORD_ENOMEM. Blocking. */
+void *store__dir_open(const char *dir, int *err)
+{
+  struct store_dir *d;
+  int rc;
+
+  if (!dir || !*dir) {
+    *err = CHORD_EINVAL;
+    return NULL;
+  }
+  pthread_once(&crc_once, crc_init);
+  d = calloc(1, sizeof(*d));
+  if (!d) {
+    *err = CHORD_ENOMEM;
+    return NULL;
+  }
+  store__map_init(&d->map);
+  d->dirfd = -1;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    rc = -errno;
+    goto fail;
+  }
+  d->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d->dirfd < 0) {
+    rc = -errno;
+    goto fail;
+  }
+  if (flock(d->dirfd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+    rc = -EBUSY;
+    goto fail;
+  }
+  rc = dir_scan(d);
+  if (rc)
+    goto fail;
+  return d;
+
+fail:
+  dir_free(d);
+  *err = rc;
+  return NULL;
+}
+
+static void dir_close(void *impl)
+{
+  dir_free(impl);
+}
+
+/* --- operations ---------------------------------------------------------- */
+
+static int dir_version(void *impl, const struct chord_id *key,
+                       uint64_t *version)
+{
+  struct store_dir *d = impl;
+  struct dir_rec *rec = store__map_get(&d->map, key);
+
+  if (!rec)
+    return CHORD_ENOTFOUND;
+  *version = rec->version;
+  return 0;
+}
+
+/* Writes hex.tmp-file, fsyncs it, renames it over the hex file and fsyncs
+ * the directory, then updates the index (room reserved beforehand, so it
+ * cannot fail). Any failure before the rename removes the temporary file
+ * and changes nothing. The rename is the commit point: if only the final
+ * directory fsync fails, the new file is already visible, so the index
+ * follows it (memory matches disk) while the error is still returned,
+ * since the entry's durability is unknown. Returns 0, CHORD_ENOMEM or
+ * -errno. */
+static int dir_put(void *impl, struct store_entry *e)
+{
+  struct store_dir *d = impl;
+  char hex[CHORD_ID_HEX_LEN + 1], tmp[DIR_TMP_LEN + 1];
+  uint8_t hdr[DIR_HDR_LEN];
+  struct dir_rec *rec, *old;
+  void *prev;
+  uint32_t crc;
+  int fd, rc;
+
+  rec = malloc(sizeof(*rec));
+  if (!rec)
+    return CHORD_ENOMEM;
+  rec->version = e->version;
+  rec->len = e->len;
+  rc = store__map_reserve(&d->map, d->map.n + 1);
+  if (rc)
+    goto fail_rec;
+
+  memcpy(hdr, DIR_MAGIC, 4);
+  put_le(hdr + 4, DIR_FORMAT, 4);
+  put_le(hdr + 8, e->name_len, 8);
+  put_le(hdr + 16, e->len, 8);
+  put_le(hdr + 24, e->version, 8);
+  put_le(hdr + 32, 0, 4);
+  crc = crc32_update(0, hdr, DIR_CRC_OFF);
+  crc = crc32_update(crc, e->name, e->name_len);
+  crc = crc32_update(crc, e->content, e->len);
+  put_le(hdr + DIR_CRC_OFF, crc, 4);
+
+  chord_id_to_hex(&e->key, hex);
+  tmp_name(tmp, hex);
+  fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+              O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    rc = -errno;
+    goto fail_rec;
+  }
+  rc = write_full(fd, hdr, sizeof(hdr));
+  if (!rc)
+    rc = write_full(fd, e->name, e->name_len);
+  if (!rc)
+    rc = write_full(fd, e->content, e->len);
+  if (!rc && fsync(fd) != 0)
+    rc = -errno;
+  if (close(fd) != 0 && !rc)
+    rc = -errno;
+  if (rc)
+    goto fail_tmp;
+  if (renameat(d->dirfd, tmp, d->dirfd, hex) != 0) {
+    rc = -errno;
+    goto fail_tmp;
+  }
+  rc = fsync(d->dirfd) != 0 ? -errno : 0;
+
+  store__map_set(&d->map, &e->key, rec, &prev);
+  old = prev;
+  if (old) {
+    d->bytes -= old->len;
+    free(old);
+  }
+  d->bytes += rec->len;
+  return rc;
+
+fail_tmp:
+  unlinkat(d->dirfd, tmp, 0);
+fail_rec:
+  free(rec);
+  return rc;
+}
+
+/* Drops key from the index after its file was found corrupt or missing. */
+static void drop_corrupt(struct store_dir *d, const struct chord_id *key)
+{
+  struct dir_rec *rec = store__map_del(&d->map, key);
+
+  if (rec) {
+    d->bytes -= rec->len;
+    free(rec);
+  }
+  d->corrupt++;
+}
+
+/* Reads the file back. A file that fails its checks, disagrees with the
+ * index or has vanished is dropped from the index and counted as corrupt
+ * (CHORD_EIO), so that a replica can put it back; other OS errors (-errno)
+ * and CHORD_ENOMEM change nothing. */
+static int dir_get(void *impl, const struct chord_id *key,
+                   struct store_entry **out)
+{
+  struct store_dir *d = impl;
+  struct dir_rec *rec = store__map_get(&d->map, key), got;
+  char hex[CHORD_ID_HEX_LEN + 1];
+  struct store_entry *e;
+  int rc;
+
+  if (!rec)
+    return CHORD_ENOTFOUND;
+  chord_id_to_hex(key, hex);
+  rc = read_file(d->dirfd, hex, &got, &e);
+  if (rc == 0 && (got.version != rec->version || got.len != rec->len)) {
+    store_entry_unref(e);
+    rc = CHORD_EIO;
+  }
+  if (rc == CHORD_EIO || rc == -ENOENT) {
+    drop_corrupt(d, key);
+    return CHORD_EIO;
+  }
+  if (rc)
+    return rc;
+  *out = e;
+  return 0;
+}
+
+/* Unlinks the file and fsyncs the directory. A file already gone counts as
+ * deleted. If only the directory fsync fails, the file is already gone, so
+ * the index follows and the error is returned. 0, CHORD_ENOTFOUND or
+ * -errno (nothing changed unless it came from the fsync). */
+static int dir_del(void *impl, const struct chord_id *key)
+{
+  struct store_dir *d = impl;
+  char hex[CHORD_ID_HEX_LEN + 1];
+  struct dir_rec *rec;
+  int rc;
+
+  if (!store__map_get(&d->map, key))
+    return CHORD_ENOTFOUND;
+  chord_id_to_hex(key, hex);
+  if (unlinkat(d->dirfd, hex, 0) != 0 && errno != ENOENT)
+    return -errno;
+  rc = fsync(d->dirfd) != 0 ? -errno : 0;
+  rec = store__map_del(&d->map, key);
+  d->bytes -= rec->len;
+  free(rec);
+  return rc;
+}
+
+static void dir_each_key(void *impl, store__key_cb cb, void *arg)
+{
+  struct store_dir *d = impl;
+  const struct chord_id *key;
+  size_t pos = 0;
+
+  while (store__map_next(&d->map, &pos, &key)) {
+    if (cb(key, arg))
+      break;
+  }
+}
+
+static void dir_stats(void *impl, struct store__stats *st)
+{
+  struct store_dir *d = impl;
+
+  st->count = d->map.n;
+  st->bytes = d->bytes;
+  st->corrupt = d->corrupt;
+}
+
+const struct store__backend store__dir_backend = {
+  .name = "dir",
+  .close = dir_close,
+  .version = dir_version,
+  .put = dir_put,
+  .get = dir_get,
+  .del = dir_del,
+  .each_key = dir_each_key,
+  .stats = dir_stats,
+};
