@@ -936,9 +936,11 @@ static void out_on_done(struct cq_tag *tag, bool ok)
     c->inflight = oc->next;
   if (oc->next)
     oc->next->prev = oc->prev;
-  c->ninflight--;
   out_result(oc, &res);
+  /* Still counted in flight while its callback runs, so a callback that
+   * shuts the client down does not free it under us. */
   oc->cb(&res, oc->ud);
+  c->ninflight--;
   rpc_result_clear(&res);
   out_free(oc);
   client_maybe_finish(c);

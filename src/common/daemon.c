@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/* Daemon lifecycle shared by chord-supernode and chord-node. */
+#include "common/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/health.h"
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+  struct daemon *d = h->data;
+  if (d->stopping)
+    return;
+  if (d->on_signal)
+    d->on_signal(d, signum);
+  else
+    daemon_stop(d, 0);
+}
+
+int daemon_init(struct daemon *d, size_t max_message, const char *token)
+{
+  int rc = CHORD_ENOMEM;
+  memset(d, 0, sizeof(*d));
+  /* A peer that vanishes mid-write must not kill the process. */
+  signal(SIGPIPE, SIG_IGN);
+  if (uv_loop_init(&d->loop))
+    return CHORD_EINTERNAL;
+  d->bridge = cq_bridge_create(&d->loop);
+  if (!d->bridge)
+    goto fail_loop;
+  struct rpc_server_opts so = {.max_message = max_message};
+  d->server = rpc_server_create(d->bridge, &so);
+  if (!d->server)
+    goto fail_bridge;
+  struct rpc_client_opts co = {.max_message = max_message, .token = token};
+  d->client = rpc_client_create(d->bridge, &co);
+  if (!d->client)
+    goto fail_server;
+  uv_signal_init(&d->loop, &d->sigint);
+  uv_signal_init(&d->loop, &d->sigterm);
+  d->sigint.data = d->sigterm.data = d;
+  uv_signal_start(&d->sigint, on_signal, SIGINT);
+  uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+  return 0;
+
+fail_server:
+  rpc_server_shutdown(d->server, NULL, NULL);
+fail_bridge:
+  cq_bridge_shutdown(d->bridge, NULL, NULL);
+  uv_run(&d->loop, UV_RUN_DEFAULT);
+fail_loop:
+  uv_loop_close(&d->loop);
+  return rc;
+}
+
+int daemon_start(struct daemon *d, const char *listen)
+{
+  static const char *const names[] = {"chord.v1.Node", "chord.v1.Supernode",
+                                      NULL};
+  int rc = health_add(d->server, &d->serving, names);
+  if (rc)
+    return rc;
+  rc = rpc_server_listen(d->server, listen, &d->port);
+  if (rc)
+    return rc;
+  rc = rpc_server_start(d->server);
+  if (rc)
+    return rc;
+  d->serving = true;
+  return 0;
+}
+
+static void on_bridge_done(void *ud)
+{
+  (void)ud;
+}
+
+static void on_part_done(void *ud)
+{
+  struct daemon *d = ud;
+  if (--d->pending > 0)
+    return;
+  cq_bridge_shutdown(d->bridge, on_bridge_done, d);
+  uv_close((uv_handle_t *)&d->sigint, NULL);
+  uv_close((uv_handle_t *)&d->sigterm, NULL);
+}
+
+void daemon_stop(struct daemon *d, int exit_code)
+{
+  if (d->stopping)
+    return;
+  d->stopping = true;
+  d->serving = false;
+  d->exit_code = exit_code;
+  d->pending = 2;
+  rpc_server_shutdown(d->server, on_part_done, d);
+  rpc_client_shutdown(d->client, on_part_done, d);
+}
+
+int daemon_run(struct daemon *d)
+{
+  uv_run(&d->loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&d->loop) == UV_EBUSY) {
+    /* A handle left open is a bug; do not exit 0 over it silently. */
+    return d->exit_code ? d->exit_code : 1;
+  }
+  return d->exit_code;
+}
+
+int daemon_parse_uint(const char *s, uint64_t min, uint64_t max,
+                      uint64_t *out)
+{
+  char *end;
+  if (!s || !*s || *s == '-' || *s == '+')
+    return CHORD_EINVAL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end || v < min || v > max)
+    return CHORD_EINVAL;
+  *out = v;
+  return 0;
+}
+
+/* Splits s into a number and a unit suffix. */
+static int num_unit(const char *s, uint64_t *num, const char **unit)
+{
+  char *end;
+  if (!s || *s < '0' || *s > '9')
+    return CHORD_EINVAL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s)
+    return CHORD_EINVAL;
+  *num = v;
+  *unit = end;
+  return 0;
+}
+
+int daemon_parse_ms(const char *s, uint64_t *out)
+{
+  uint64_t v, mul;
+  const char *u;
+  if (num_unit(s, &v, &u))
+    return CHORD_EINVAL;
+  if (!*u || !strcmp(u, "ms"))
+    mul = 1;
+  else if (!strcmp(u, "s"))
+    mul = 1000;
+  else if (!strcmp(u, "m"))
+    mul = 60000;
+  else
+    return CHORD_EINVAL;
+  if (v > UINT64_MAX / mul)
+    return CHORD_EINVAL;
+  *out = v * mul;
+  return 0;
+}
+
+int daemon_parse_size(const char *s, uint64_t *out)
+{
+  uint64_t v;
+  unsigned shift;
+  const char *u;
+  if (num_unit(s, &v, &u))
+    return CHORD_EINVAL;
+  if (!*u || !strcmp(u, "B"))
+    shift = 0;
+  else if (!strcmp(u, "K") || !strcmp(u, "KiB"))
+    shift = 10;
+  else if (!strcmp(u, "M") || !strcmp(u, "MiB"))
+    shift = 20;
+  else if (!strcmp(u, "G") || !strcmp(u, "GiB"))
+    shift = 30;
+  else
+    return CHORD_EINVAL;
+  if (shift && v > (UINT64_MAX >> shift))
+    return CHORD_EINVAL;
+  *out = v << shift;
+  return 0;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* What both daemons share: a libuv loop with the cq_bridge, an RPC server
+ * and client, SIGINT/SIGTERM handling and an ordered shutdown, plus flag
+ * parsing helpers. */
+#ifndef CHORD_DAEMON_H
+#define CHORD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "common/cq_bridge.h"
+#include "common/rpc.h"
+
+struct daemon;
+/* A stop was asked for (signal); the program calls daemon_stop when it is
+ * ready (for a node, after its graceful leave). */
+typedef void (*daemon_signal_cb)(struct daemon *d, int signum);
+
+struct daemon {
+  uv_loop_t loop;
+  struct cq_bridge *bridge;
+  struct rpc_server *server;
+  struct rpc_client *client;
+  uv_signal_t sigint, sigterm; /* data = this daemon */
+  daemon_signal_cb on_signal;
+  void *ud;                    /* the program's context */
+  bool serving;                /* health: SERVING while true */
+  bool stopping;
+  int port;                    /* bound port */
+  int pending;                 /* server + client still shutting down */
+  int exit_code;
+};
+
+/* Sets up the loop, bridge, server (max_message) and client; installs the
+ * signal handlers. 0 or a CHORD_E* code (everything is undone). */
+int daemon_init(struct daemon *d, size_t max_message, const char *token);
+/* Adds the health service, binds listen and starts serving.
+ * 0 or CHORD_EINVAL (cannot bind). */
+int daemon_start(struct daemon *d, const char *listen);
+/* Shuts the server and client down (in-flight calls end), then the bridge
+ * and signal handles; the loop then ends. Idempotent. */
+void daemon_stop(struct daemon *d, int exit_code);
+/* Runs the loop to the end and closes it. Returns d->exit_code. */
+int daemon_run(struct daemon *d);
+
+/* Parses a duration: "250ms", "2s", "1m" or a bare number of
+ * milliseconds. 0 or CHORD_EINVAL. */
+int daemon_parse_ms(const char *s, uint64_t *out);
+/* Parses a size: "1024", "64K", "64M", "1G" (binary units). */
+int daemon_parse_size(const char *s, uint64_t *out);
+/* Parses a decimal unsigned integer in [min, max]. */
+int daemon_parse_uint(const char *s, uint64_t min, uint64_t max,
+                      uint64_t *out);
+
+#endif
