@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/* chord-node: arguments, store, wiring, store jobs, ring installs, and the
+ * signal-driven graceful leave. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/addr.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/name.h"
+#include "node/node.h"
+
+#define LEAVE_LIMIT_MS 15000 /* a leave that takes longer is cut short */
+
+uint64_t node_now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void job_work(uv_work_t *req)
+{
+  struct job *j = req->data;
+  j->work(j);
+}
+
+static void job_after(uv_work_t *req, int status)
+{
+  struct job *j = req->data;
+  struct node *n = j->n;
+  (void)status; /* jobs are never cancelled */
+  n->jobs--;
+  j->done(j);
+  node_svc_jobs_drained(n);
+  node_leave_jobs_drained(n);
+}
+
+void node_job_submit(struct node *n, struct job *j)
+{
+  n->jobs++;
+  if (strcmp(store_backend_name(n->store), "mem") == 0) {
+    /* Memory operations are quick: run them on the loop. */
+    j->work(j);
+    n->jobs--;
+    j->done(j);
+    node_svc_jobs_drained(n);
+    node_leave_jobs_drained(n);
+    return;
+  }
+  j->req.data = j;
+  if (uv_queue_work(&n->d.loop, &j->req, job_work, job_after)) {
+    /* Cannot happen with a live loop; run it here rather than lose it. */
+    job_work(&j->req);
+    job_after(&j->req, 0);
+  }
+}
+
+int node_install(struct node *n, const struct chord_peer *members, size_t k)
+{
+  struct chord_peer old_pred = n->ring.ft.pred, old_succ = n->ring.ft.succ[0];
+  int rc = ring_install(&n->ring, &n->self, members, k, n->o.succ_len);
+  if (rc)
+    return rc;
+  if (!chord_id_eq(&old_pred.id, &n->ring.ft.pred.id) ||
+      !chord_id_eq(&old_succ.id, &n->ring.ft.succ[0].id) ||
+      log_get_level() <= LOG_LVL_DEBUG)
+    LOG_INFO("ring: %zu members, pred %s, succ %s", n->ring.nmembers,
+             n->ring.ft.pred.addr, n->ring.ft.succ[0].addr);
+  return 0;
+}
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+      "usage: chord-node --listen HOST:PORT [options]\n"
+      "\n"
+      "A chord ring member: joins through the supernode, stores the files\n"
+      "whose keys it owns and routes the rest along its finger table.\n"
+      "\n"
+      "  --listen HOST:PORT       address to serve on (required)\n"
+      "  --supernode HOST:PORT    the supernode ($CHORD_SUPERNODE, else\n"
+      "                           127.0.0.1:7000)\n"
+      "  --advertise HOST:PORT    address others dial (the listen address)\n"
+      "  --id HEX                 40 hex digits (SHA-1 of the advertised\n"
+      "                           address)\n"
+      "  --store mem|dir          storage backend (mem)\n"
+      "  --data-dir DIR           directory of the dir store\n"
+      "  --max-file-size SIZE     largest file accepted (64M)\n"
+      "  --rpc-timeout DURATION   deadline of ring-internal calls (3s)\n"
+      "  --forward-timeout DUR    deadline of a forward when the caller set\n"
+      "                           none (30s)\n"
+      "  --hop-limit N            hops before a request fails (32)\n"
+      "  --successors N           successor list length (3)\n"
+      "  --join-retries N         attempts to reach the supernode (10)\n"
+      "  --join-timeout DURATION  longest wait while others join (120s)\n"
+      "  --log-level LEVEL        debug, info, warn or error (info)\n"
+      "  --help, --version\n"
+      "\n"
+      "Durations: 500ms, 2s, 1m or milliseconds. Sizes: 1024, 64K, 64M, 1G.\n"
+      "SIGINT/SIGTERM: hand files to the successor, leave, exit 0.\n");
+}
+
+static void node_close_timers(struct node *n)
+{
+  uv_timer_stop(&n->hb_timer);
+  uv_timer_stop(&n->leave_timer);
+  if (!uv_is_closing((uv_handle_t *)&n->hb_timer)) {
+    uv_close((uv_handle_t *)&n->hb_timer, NULL);
+    uv_close((uv_handle_t *)&n->leave_timer, NULL);
+  }
+}
+
+void node_stop(struct node *n, int exit_code)
+{
+  if (n->d.stopping)
+    return;
+  node_close_timers(n);
+  daemon_stop(&n->d, exit_code);
+}
+
+static void on_leave_limit(uv_timer_t *t)
+{
+  struct node *n = t->data;
+  LOG_WARN("leave did not finish within %d ms: stopping anyway",
+           LEAVE_LIMIT_MS);
+  node_stop(n, 1);
+}
+
+static void on_stop_signal(struct daemon *d, int signum)
+{
+  struct node *n = d->ud;
+  if (n->leave_requested) {
+    LOG_WARN("second signal %d: stopping now", signum);
+    node_stop(n, 1);
+    return;
+  }
+  n->leave_requested = true;
+  LOG_INFO("signal %d: leaving the ring", signum);
+  uv_timer_start(&n->leave_timer, on_leave_limit, LEAVE_LIMIT_MS, 0);
+  node_leave_start(n);
+}
+
+static int parse_args(struct node *n, int argc, char **argv)
+{
+  enum { O_LISTEN = 256, O_SUPERNODE, O_ADVERTISE, O_ID, O_STORE, O_DATA,
+         O_MAXFILE, O_RPC_TIMEOUT, O_FWD_TIMEOUT, O_HOPS, O_SUCC, O_RETRIES,
+         O_JOIN_TIMEOUT, O_LOG, O_HELP, O_VERSION };
+  static const struct option opts[] = {
+      {"listen", required_argument, NULL, O_LISTEN},
+      {"supernode", required_argument, NULL, O_SUPERNODE},
+      {"advertise", required_argument, NULL, O_ADVERTISE},
+      {"id", required_argument, NULL, O_ID},
+      {"store", required_argument, NULL, O_STORE},
+      {"data-dir", required_argument, NULL, O_DATA},
+      {"max-file-size", required_argument, NULL, O_MAXFILE},
+      {"rpc-timeout", required_argument, NULL, O_RPC_TIMEOUT},
+      {"forward-timeout", required_argument, NULL, O_FWD_TIMEOUT},
+      {"hop-limit", required_argument, NULL, O_HOPS},
+      {"successors", required_argument, NULL, O_SUCC},
+      {"join-retries", required_argument, NULL, O_RETRIES},
+      {"join-timeout", required_argument, NULL, O_JOIN_TIMEOUT},
+      {"log-level", required_argument, NULL, O_LOG},
+      {"help", no_argument, NULL, O_HELP},
+      {"version", no_argument, NULL, O_VERSION},
+      {NULL, 0, NULL, 0}};
+  struct node_opts *o = &n->o;
+  const char *env = getenv("CHORD_SUPERNODE");
+  uint64_t v;
+  int c;
+
+  snprintf(o->supernode, sizeof(o->supernode), "%s",
+           env && *env ? env : "127.0.0.1:7000");
+  o->store_kind = "mem";
+  o->max_file = NAME_DEFAULT_MAX_FILE;
+  o->rpc_timeout_ms = 3000;
+  o->forward_timeout_ms = 30000;
+  o->hop_limit = 32;
+  o->succ_len = 3;
+  o->join_retries = 10;
+  o->join_timeout_ms = 120000;
+  o->page_bytes = 4u << 20;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    enum log_level lvl;
+    int bad = 0;
+    switch (c) {
+    case O_LISTEN:
+    case O_SUPERNODE:
+    case O_ADVERTISE: {
+      char *dst = c == O_LISTEN      ? o->listen
+                  : c == O_SUPERNODE ? o->supernode
+                                     : o->advertise;
+      bad = strlen(optarg) >= ADDR_STR_MAX ||
+            addr_validate(optarg, c == O_LISTEN ? ADDR_ALLOW_PORT0 : 0);
+      if (!bad)
+        strcpy(dst, optarg);
+      break;
+    }
+    case O_ID:
+      bad = chord_id_from_hex(&o->id, optarg) != 0;
+      o->id_fixed = true;
+      break;
+    case O_STORE:
+      bad = strcmp(optarg, "mem") && strcmp(optarg, "dir");
+      o->store_kind = optarg;
+      break;
+    case O_DATA:
+      o->data_dir = optarg;
+      break;
+    case O_MAXFILE:
+      bad = daemon_parse_size(optarg, &v) || v > ((uint64_t)1 << 30);
+      o->max_file = v;
+      break;
+    case O_RPC_TIMEOUT:
+      bad = daemon_parse_ms(optarg, &o->rpc_timeout_ms) ||
+            o->rpc_timeout_ms == 0;
+      break;
+    case O_FWD_TIMEOUT:
+      bad = daemon_parse_ms(optarg, &o->forward_timeout_ms) ||
+            o->forward_timeout_ms == 0;
+      break;
+    case O_HOPS:
+      bad = daemon_parse_uint(optarg, 1, 1024, &v);
+      o->hop_limit = (unsigned)v;
+      break;
+    case O_SUCC:
+      bad = daemon_parse_uint(optarg, 1, FINGER_SUCC_MAX, &v);
+      o->succ_len = (unsigned)v;
+      break;
+    case O_RETRIES:
+      bad = daemon_parse_uint(optarg, 1, 1000000, &v);
+      o->join_retries = (unsigned)v;
+      break;
+    case O_JOIN_TIMEOUT:
+      bad = daemon_parse_ms(optarg, &o->join_timeout_ms);
+      break;
+    case O_LOG:
+      bad = log_level_parse(optarg, &lvl) != 0;
+      if (!bad)
+        log_set_level(lvl);
+      break;
+    case O_HELP:
+      usage(stdout);
+      return 1;
+    case O_VERSION:
+      printf("chord-node %s\n", CHORD_VERSION);
+      return 1;
+    default:
+      usage(stderr);
+      return 2;
+    }
+    if (bad) {
+      fprintf(stderr, "chord-node: bad value for --%s: %s\n",
+              opts[c - O_LISTEN].name, optarg);
+      return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "chord-node: unexpected argument %s\n", argv[optind]);
+    return 2;
+  }
+  if (!o->listen[0]) {
+    fprintf(stderr, "chord-node: --listen HOST:PORT is required\n");
+    return 2;
+  }
+  if (strcmp(o->store_kind, "dir") == 0 && !o->data_dir) {
+    fprintf(stderr, "chord-node: --store dir needs --data-dir DIR\n");
+    return 2;
+  }
+  return 0;
+}
+
+/* The address others dial: --advertise, else the listen address with the
+ * bound port; a wildcard listen address needs --advertise. */
+static int resolve_self(struct node *n)
+{
+  struct addr a;
+  if (n->o.advertise[0]) {
+    snprintf(n->self.addr, sizeof(n->self.addr), "%s", n->o.advertise);
+  } else {
+    if (addr_parse(&a, n->o.listen, ADDR_ALLOW_PORT0))
+      return CHORD_EINVAL;
+    if (!strcmp(a.host, "0.0.0.0") || !strcmp(a.host, "::")) {
+      LOG_ERROR("listening on %s: give --advertise HOST:PORT, the address "
+                "other nodes can dial",
+                n->o.listen);
+      return CHORD_EINVAL;
+    }
+    a.port = (uint16_t)n->d.port;
+    addr_format(&a, n->self.addr, sizeof(n->self.addr));
+  }
+  if (n->o.id_fixed)
+    n->self.id = n->o.id;
+  else
+    chord_id_sha1_str(&n->self.id, n->self.addr);
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  static struct node n; /* large (finger tables); off the stack */
+  int rc, exit_code = 1;
+  char hex[CHORD_ID_HEX_LEN + 1];
+
+  rc = parse_args(&n, argc, argv);
+  if (rc)
+    return rc == 1 ? 0 : rc;
+  char tag[ADDR_STR_MAX + 8];
+  snprintf(tag, sizeof(tag), "node %s",
+           n.o.advertise[0] ? n.o.advertise : n.o.listen);
+  log_set_tag(tag);
+  srand((unsigned)(node_now_ms() ^ (uint64_t)getpid()));
+
+  if (strcmp(n.o.store_kind, "dir") == 0) {
+    n.store = store_open_dir(n.o.data_dir, &rc);
+    if (!n.store) {
+      LOG_ERROR("cannot open the data directory %s: %s", n.o.data_dir,
+                chord_strerror(rc));
+      return 1;
+    }
+  } else {
+    n.store = store_open_mem();
+    if (!n.store) {
+      LOG_ERROR("out of memory");
+      return 1;
+    }
+  }
+  grpc_init();
+  rc = daemon_init(&n.d, n.o.max_file, NULL);
+  if (rc) {
+    LOG_ERROR("cannot start: %s", chord_strerror(rc));
+    goto out_store;
+  }
+  n.d.ud = &n;
+  n.d.on_signal = on_stop_signal;
+  n.started_ms = node_now_ms();
+  uv_timer_init(&n.d.loop, &n.hb_timer);
+  uv_timer_init(&n.d.loop, &n.leave_timer);
+  n.hb_timer.data = n.leave_timer.data = &n;
+  n.hb_interval_ms = 1000;
+  n.parked_tail = &n.parked;
+  rc = node_svc_register(&n);
+  if (!rc)
+    rc = daemon_start(&n.d, n.o.listen);
+  if (rc) {
+    LOG_ERROR("cannot serve on %s: %s", n.o.listen,
+              rc == CHORD_EINVAL ? "address unavailable or in use"
+                                 : chord_strerror(rc));
+    node_stop(&n, 1);
+    daemon_run(&n.d);
+    goto out_store;
+  }
+  if (resolve_self(&n)) {
+    node_stop(&n, 1);
+    daemon_run(&n.d);
+    goto out_store;
+  }
+  snprintf(tag, sizeof(tag), "node %s", n.self.addr);
+  log_set_tag(tag);
+  ring_init(&n.ring, &n.self);
+  chord_id_to_hex(&n.self.id, hex);
+  uint64_t keys, bytes;
+  store_stats(n.store, &keys, &bytes);
+  LOG_INFO("serving on port %d as %s (id %s, %s store, %llu keys); "
+           "supernode %s",
+           n.d.port, n.self.addr, hex, store_backend_name(n.store),
+           (unsigned long long)keys, n.o.supernode);
+  node_join_start(&n);
+  exit_code = daemon_run(&n.d);
+  LOG_INFO("stopped");
+
+out_store:
+  ring_close(&n.ring);
+  free(n.pending_members);
+  node_handoff_clear(&n.give);
+  store_close(n.store);
+  grpc_shutdown();
+  return exit_code;
+}
