@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/* chordctl, the command line of the chord file store: global flags, the
+ * table of subcommands and their help, and the gRPC set-up around the one
+ * command a run executes. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/grpc.h>
+
+#include "client/commands.h"
+#include "client/output.h"
+#include "common/addr.h"
+#include "common/name.h"
+
+/* One subcommand. To add one, write its cmd_ function and add a row. */
+struct command {
+  const char *name;
+  int (*run)(struct chordctl *ctl, int argc, char **argv);
+  bool net;             /* talks to the cluster: needs gRPC and a client */
+  const char *synopsis; /* its arguments, for usage lines */
+  const char *summary;  /* one line for the command list */
+  const char *details;  /* the body of `help NAME` */
+};
+
+static int run_help(struct chordctl *ctl, int argc, char **argv);
+
+static const struct command commands[] = {
+    {"write", cmd_write, true, "NAME [FILE]",
+     "store FILE (or standard input) as NAME",
+     "Stores the content of FILE, or of standard input when FILE is absent\n"
+     "or -, as the file NAME (1 to 1024 bytes of UTF-8). Content over\n"
+     "--max-size is refused (exit 4) before anything is sent. Prints the\n"
+     "node that owns NAME and the hops the request took. Put -- before a\n"
+     "NAME that starts with a dash.\n"
+     "\n"
+     "With --json: {command, name, size, owner {id, addr}, hops, version}.\n"},
+    {"read", cmd_read, true, "NAME [-o FILE]",
+     "print the file NAME, or save it to FILE",
+     "Fetches the file NAME. Without -o (or with -o -) its content goes to\n"
+     "standard output, byte for byte and nothing else, so\n"
+     "`chordctl read NAME > out` is exact. With -o FILE the content is\n"
+     "written to a temporary file next to FILE, synced and renamed over\n"
+     "FILE, so FILE is never left half-written; then a line tells where it\n"
+     "came from. Files over --max-size are refused (exit 4).\n"
+     "\n"
+     "With --json: {command, name, size, owner {id, addr}, hops, version}\n"
+     "plus \"output\": FILE with -o FILE, or the content in base64 as\n"
+     "\"content_base64\" without -o (-o - is refused with --json).\n"
+     "\n"
+     "Options:\n"
+     "  -o, --output FILE   save the content to FILE\n"},
+    {"delete", cmd_delete, true, "NAME", "remove the file NAME",
+     "Removes the file NAME from the ring. Exit 1 when there is no such\n"
+     "file.\n"
+     "\n"
+     "With --json: {command, name, owner {id, addr}, hops}.\n"},
+    {"lookup", cmd_lookup, true, "NAME",
+     "show the owner of NAME and the path to it",
+     "Shows the key of NAME (SHA-1, 40 hex digits), the node that owns it,\n"
+     "the hops a request takes and the path: every node visited, the\n"
+     "first one first and the owner last. Reads or writes nothing.\n"
+     "\n"
+     "With --json: {command, name, key, owner {id, addr}, hops,\n"
+     "path [{id, addr}]}.\n"},
+    {"ring", cmd_ring, true, "", "list the ring's members and their load",
+     "Lists the members the supernode knows, in ring order (by id), with\n"
+     "the keys and bytes each stores. A member that does not answer is\n"
+     "shown as unreachable; that is not an error. With --node, walks the\n"
+     "ring from that node along the successors instead, without the\n"
+     "supernode.\n"
+     "\n"
+     "With --json: {command, nodes [{id, addr, reachable, joined, keys,\n"
+     "bytes} or {id, addr, reachable: false, error {status, message}}],\n"
+     "count, unreachable, keys, bytes}.\n"},
+    {"status", cmd_status, true, "[HOST:PORT] [--all-fingers]",
+     "show one node's state",
+     "Shows the state of the node at HOST:PORT (default: --node): its id,\n"
+     "whether it has joined, its predecessor, successor list and fingers,\n"
+     "the keys and bytes it stores, its version and uptime. Fingers are\n"
+     "listed once per distinct node, with the lowest index that points\n"
+     "to it.\n"
+     "\n"
+     "With --json: {command, node {id, addr}, joined, version, uptime_ms,\n"
+     "keys, bytes, predecessor, successors [..], fingers [{index, node}]}.\n"
+     "\n"
+     "Options:\n"
+     "  --all-fingers   list all 160 finger entries\n"},
+    {"help", run_help, false, "[COMMAND]", "show this help or a command's",
+     "Shows the general help, or the help of COMMAND.\n"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *find_command(const char *name)
+{
+  for (size_t i = 0; i < NCOMMANDS; i++) {
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
+  }
+  return NULL;
+}
+
+/* ---- help --------------------------------------------------------------- */
+
+static void print_usage(FILE *f)
+{
+  char line[64];
+  fputs("Usage: chordctl [OPTIONS] COMMAND [ARGS]\n"
+        "\n"
+        "The command line of the chord file store.\n"
+        "\n"
+        "Commands:\n",
+        f);
+  for (size_t i = 0; i < NCOMMANDS; i++) {
+    snprintf(line, sizeof(line), "%s %s", commands[i].name,
+             commands[i].synopsis);
+    if (strlen(line) > 28)
+      fprintf(f, "  %s\n  %-28s %s\n", line, "", commands[i].summary);
+    else
+      fprintf(f, "  %-28s %s\n", line, commands[i].summary);
+  }
+  fputs(
+      "\n"
+      "Options (before the command):\n"
+      "  --supernode HOST:PORT  the supernode (default: $" CMD_SUPERNODE_ENV
+      ", else\n"
+      "                         " CMD_DEFAULT_SUPERNODE ")\n"
+      "  --node HOST:PORT       talk to this node, without the supernode\n"
+      "  --timeout DURATION     deadline of each call: 500ms, 5s, 2m or a\n"
+      "                         number of seconds (default 10s)\n"
+      "  --json                 print one JSON object on standard output\n"
+      "                         instead of text; errors stay on stderr\n"
+      "  --max-size BYTES       largest file written or read: 1048576,\n"
+      "                         512K, 64M, 1G (default 64M, at most 1G)\n"
+      "  -h, --help             show this help; COMMAND --help for a "
+      "command\n"
+      "  --version              show the version\n"
+      "\n"
+      "Exit status: 0 done, 1 no such file, 2 usage error, 3 cluster\n"
+      "unreachable or timed out, 4 input refused (bad name, too large),\n"
+      "5 any other failure. Errors are one line on standard error.\n",
+      f);
+}
+
+static void print_command_help(const struct command *c, FILE *f)
+{
+  fprintf(f, "Usage: chordctl [OPTIONS] %s%s%s\n\n%s", c->name,
+          c->synopsis[0] ? " " : "", c->synopsis, c->details);
+}
+
+static int run_help(struct chordctl *ctl, int argc, char **argv)
+{
+  const struct command *c;
+  char q[64];
+  if (argc > 2)
+    return out_usage(ctl, "help", "help: expected at most one COMMAND");
+  if (argc == 1) {
+    print_usage(stdout);
+    return OUT_EXIT_OK;
+  }
+  c = find_command(argv[1]);
+  if (!c) {
+    out_quote(q, sizeof(q), argv[1], strlen(argv[1]));
+    return out_usage(ctl, NULL, "help: unknown command %s", q);
+  }
+  print_command_help(c, stdout);
+  return OUT_EXIT_OK;
+}
+
+/* Whether the arguments of a command ask for its help (before any --). */
+static bool wants_help(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0)
+      return false;
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+      return true;
+  }
+  return false;
+}
+
+/* ---- flags -------------------------------------------------------------- */
+
+static bool is_digit(char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+/* Parses "500ms", "5s", "2m", "1h" or a bare number of seconds, with an
+ * optional fraction ("1.5s"), into milliseconds in [1, CMD_MAX_TIMEOUT_MS].
+ * 0, or -1 when s is not such a duration. */
+static int parse_duration(const char *s, int64_t *ms)
+{
+  uint64_t whole = 0, frac = 0, scale = 1, mul, v;
+  const char *p = s;
+
+  if (!is_digit(*p))
+    return -1;
+  for (; is_digit(*p); p++) {
+    whole = whole * 10 + (uint64_t)(*p - '0');
+    if (whole > 1000000000000ull)
+      return -1;
+  }
+  if (*p == '.') {
+    if (!is_digit(*++p))
+      return -1;
+    for (; is_digit(*p); p++) {
+      if (scale < 1000000) {
+        frac = frac * 10 + (uint64_t)(*p - '0');
+        scale *= 10;
+      }
+    }
+  }
+  if (*p == '\0' || strcmp(p, "s") == 0)
+    mul = 1000;
+  else if (strcmp(p, "ms") == 0)
+    mul = 1;
+  else if (strcmp(p, "m") == 0)
+    mul = 60000;
+  else if (strcmp(p, "h") == 0)
+    mul = 3600000;
+  else
+    return -1;
+  v = whole * mul + frac * mul / scale;
+  if (v < 1 || v > (uint64_t)CMD_MAX_TIMEOUT_MS)
+    return -1;
+  *ms = (int64_t)v;
+  return 0;
+}
+
+/* Parses a byte count, optionally with K, M or G (or KiB, MiB, GiB; any
+ * case) for binary units, into [0, CMD_MAX_SIZE_LIMIT]. 0, or -1. */
+static int parse_size(const char *s, uint64_t *out)
+{
+  uint64_t v = 0;
+  unsigned shift;
+  const char *p = s;
+
+  if (!is_digit(*p))
+    return -1;
+  for (; is_digit(*p); p++) {
+    v = v * 10 + (uint64_t)(*p - '0');
+    if (v > CMD_MAX_SIZE_LIMIT)
+      return -1;
+  }
+  if (*p == '\0' || strcmp(p, "B") == 0)
+    shift = 0;
+  else if (strchr("kK", *p) && (!p[1] || strcmp(p + 1, "iB") == 0))
+    shift = 10;
+  else if (strchr("mM", *p) && (!p[1] || strcmp(p + 1, "iB") == 0))
+    shift = 20;
+  else if (strchr("gG", *p) && (!p[1] || strcmp(p + 1, "iB") == 0))
+    shift = 30;
+  else
+    return -1;
+  if (v > (CMD_MAX_SIZE_LIMIT >> shift))
+    return -1;
+  *out = v << shift;
+  return 0;
+}
+
+/* Whether argv[*i] is the flag name, as "NAME VALUE" or "NAME=VALUE".
+ * Sets *val (NULL when the value is missing) and moves *i past it. */
+static bool flag_value(int argc, char **argv, int *i, const char *name,
+                       const char **val)
+{
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(a, name, n) != 0)
+    return false;
+  if (a[n] == '=') {
+    *val = a + n + 1;
+    return true;
+  }
+  if (a[n] != '\0')
+    return false;
+  *val = *i + 1 < argc ? argv[++*i] : NULL;
+  return true;
+}
+
+/* What the global flags ask for besides a command. */
+enum action { ACT_COMMAND, ACT_HELP, ACT_VERSION };
+
+/* Parses the global flags into ctl and sets *next to the index of the
+ * command. 0, or OUT_EXIT_USAGE after saying what is wrong. */
+static int parse_flags(struct chordctl *ctl, int argc, char **argv,
+                       int *next, enum action *act)
+{
+  const char *sn = NULL, *val, *env;
+  char q[64];
+  int i;
+
+  *act = ACT_COMMAND;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    }
+    if (a[0] != '-' || a[1] == '\0')
+      break;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      *act = ACT_HELP;
+      return 0;
+    }
+    if (strcmp(a, "--version") == 0) {
+      *act = ACT_VERSION;
+      return 0;
+    }
+    if (strcmp(a, "--json") == 0) {
+      ctl->json = true;
+      continue;
+    }
+    val = NULL;
+    if (flag_value(argc, argv, &i, "--supernode", &val)) {
+      if (val && addr_validate(val, 0) == 0) {
+        sn = val;
+        continue;
+      }
+    } else if (flag_value(argc, argv, &i, "--node", &val)) {
+      if (val && addr_validate(val, 0) == 0) {
+        ctl->node = val;
+        continue;
+      }
+    } else if (flag_value(argc, argv, &i, "--timeout", &val)) {
+      if (val && parse_duration(val, &ctl->timeout_ms) == 0)
+        continue;
+    } else if (flag_value(argc, argv, &i, "--max-size", &val)) {
+      if (val && parse_size(val, &ctl->max_size) == 0)
+        continue;
+    } else {
+      out_quote(q, sizeof(q), a, strlen(a));
+      return out_usage(ctl, NULL, "unknown option %s", q);
+    }
+    /* A known flag with a missing or bad value. */
+    if (!val)
+      return out_usage(ctl, NULL, "%s needs a value", a);
+    out_quote(q, sizeof(q), val, strlen(val));
+    if (strncmp(a, "--timeout", 9) == 0)
+      return out_usage(ctl, NULL,
+                       "--timeout %s is not a duration such as 500ms, 5s, "
+                       "2m or 10, up to a day",
+                       q);
+    if (strncmp(a, "--max-size", 10) == 0)
+      return out_usage(ctl, NULL,
+                       "--max-size %s is not a size such as 1048576, 512K "
+                       "or 64M, up to 1G",
+                       q);
+    return out_usage(ctl, NULL, "%s %s is not a HOST:PORT address",
+                     strncmp(a, "--node", 6) == 0 ? "--node" : "--supernode",
+                     q);
+  }
+  if (sn && ctl->node)
+    return out_usage(ctl, NULL, "--supernode and --node exclude each other");
+  env = getenv(CMD_SUPERNODE_ENV);
+  if (sn) {
+    ctl->supernode = sn;
+  } else if (env && env[0]) {
+    ctl->supernode = env; /* checked when a command needs it */
+    ctl->supernode_from_env = true;
+  } else {
+    ctl->supernode = CMD_DEFAULT_SUPERNODE;
+  }
+  *next = i;
+  return 0;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+/* Runs a command that talks to the cluster: gRPC and the sync client live
+ * exactly as long as the command. */
+static int run_net(struct chordctl *ctl, const struct command *c, int argc,
+                   char **argv)
+{
+  struct rpc_client_opts o = {.max_message = ctl->max_size ? ctl->max_size
+                                                           : 1};
+  int rc;
+
+  grpc_init();
+  ctl->rpc = rpc_client_create(NULL, &o);
+  if (!ctl->rpc) {
+    out_error(ctl, "cannot set up the RPC client: out of memory");
+    rc = OUT_EXIT_FAILURE;
+  } else {
+    rc = c->run(ctl, argc, argv);
+    rpc_client_shutdown(ctl->rpc, NULL, NULL);
+    ctl->rpc = NULL;
+  }
+  grpc_shutdown();
+  return rc;
+}
+
+int main(int argc, char **argv)
+{
+  struct chordctl ctl = {
+      .timeout_ms = CMD_DEFAULT_TIMEOUT_MS,
+      .max_size = NAME_DEFAULT_MAX_FILE,
+  };
+  const struct command *c;
+  enum action act;
+  char q[64];
+  int i = argc, rc;
+
+  rc = parse_flags(&ctl, argc, argv, &i, &act);
+  if (rc)
+    return rc;
+  if (act == ACT_HELP) {
+    print_usage(stdout);
+  } else if (act == ACT_VERSION) {
+    puts("chordctl " CHORD_VERSION);
+  } else if (i >= argc) {
+    return out_usage(&ctl, NULL, "no command given");
+  } else if (!(c = find_command(argv[i]))) {
+    out_quote(q, sizeof(q), argv[i], strlen(argv[i]));
+    return out_usage(&ctl, NULL, "unknown command %s", q);
+  } else if (wants_help(argc - i, argv + i)) {
+    print_command_help(c, stdout);
+  } else if (c->net) {
+    rc = run_net(&ctl, c, argc - i, argv + i);
+  } else {
+    rc = c->run(&ctl, argc - i, argv + i);
+  }
+  /* Output that could not be written is a failure, even on success. */
+  errno = 0;
+  if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
+    out_error(&ctl, "cannot write to standard output%s%s",
+              errno ? ": " : "", errno ? strerror(errno) : "");
+    rc = OUT_EXIT_FAILURE;
+  }
+  return rc;
+}

@@ -1,0 +1,358 @@
+# SPDX-License-Identifier: MIT
+"""Harness for chord's integration tests: real processes on 127.0.0.1.
+
+Starts chord-supernode and chord-node processes on free ports, talks to
+them with the stock Python gRPC client through stubs generated from the
+project's .proto files (which also proves any gRPC client can speak to
+them), and stops every process it started, by PID, whatever happens.
+"""
+import atexit
+import hashlib
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import grpc
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+BIN = os.environ.get("CHORD_BIN", os.path.join(ROOT, "build", "bin"))
+# Sanitizer builds run slower: scale waits, never the assertions.
+SLOW = float(os.environ.get("CHORD_TEST_SLOW", "1"))
+
+_stub_dir = tempfile.mkdtemp(prefix="chord-stubs-")
+subprocess.run(
+    [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(ROOT, "proto"),
+     "--python_out=" + _stub_dir, "--grpc_python_out=" + _stub_dir,
+     "chord/v1/common.proto", "chord/v1/node.proto", "chord/v1/supernode.proto"],
+    check=True)
+for d in ("chord", "chord/v1"):
+    open(os.path.join(_stub_dir, d, "__init__.py"), "a").close()
+sys.path.insert(0, _stub_dir)
+
+from chord.v1 import common_pb2 as C  # noqa: E402
+from chord.v1 import node_pb2 as N  # noqa: E402
+from chord.v1 import node_pb2_grpc as NG  # noqa: E402
+from chord.v1 import supernode_pb2 as S  # noqa: E402
+from chord.v1 import supernode_pb2_grpc as SG  # noqa: E402
+
+_procs = []
+_tmpdirs = [_stub_dir]
+
+
+def _cleanup():
+    for p in _procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    for d in _tmpdirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+
+RING = 1 << 160
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "Segmentation fault")
+
+
+def sha1_int(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return int.from_bytes(hashlib.sha1(data).digest(), "big")
+
+
+def id_bytes(i):
+    return i.to_bytes(20, "big")
+
+
+def id_hex(i):
+    return "%040x" % i
+
+
+def in_oc(x, a, b):
+    """x in (a, b] on the ring; a == b is the whole ring."""
+    if a == b:
+        return True
+    return 0 < (x - a) % RING <= (b - a) % RING
+
+
+def successor(ids, key):
+    """The first id at or after key, clockwise (ids sorted)."""
+    for i in ids:
+        if i >= key:
+            return i
+    return ids[0]
+
+
+_port_rng = random.Random()
+
+
+def free_ports(n):
+    """n ports that bind now, from below Linux's ephemeral range (32768+),
+    so that no outgoing connection can take one of them while a test has
+    stopped the process that listened there."""
+    ports = set()
+    while len(ports) < n:
+        p = _port_rng.randrange(20000, 32000)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+            ports.add(p)
+        except OSError:
+            pass
+        finally:
+            s.close()
+    return list(ports)
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def tmpdir():
+    d = tempfile.mkdtemp(prefix="chord-test-")
+    _tmpdirs.append(d)
+    return d
+
+
+def wait_for(pred, timeout, what, step=0.05):
+    deadline = time.monotonic() + timeout * SLOW
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except grpc.RpcError as e:
+            last = e
+        time.sleep(step)
+    raise AssertionError("timed out after %.1fs waiting for %s (last: %r)"
+                         % (timeout * SLOW, what, last))
+
+
+class Proc:
+    """A started program with its log file; stopped by PID."""
+
+    def __init__(self, args, log):
+        self.args = args
+        self.log_path = log
+        self.logf = open(log, "ab")
+        self.p = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+        _procs.append(self.p)
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def send(self, sig):
+        if self.alive():
+            self.p.send_signal(sig)
+
+    def wait(self, timeout):
+        return self.p.wait(timeout=timeout * SLOW)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        self.send(sig)
+        try:
+            return self.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            raise AssertionError("%s did not exit within %ss of signal %d"
+                                 % (self.args[0], timeout, sig))
+
+    def close_log(self):
+        self.logf.close()
+
+    def log(self):
+        if not self.logf.closed:
+            self.logf.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+class Node(Proc):
+    def __init__(self, cluster, port, node_id=None, extra=(), wait_port=True):
+        self.port = port
+        self.addr = "127.0.0.1:%d" % port
+        self.id = node_id if node_id is not None else sha1_int(self.addr)
+        args = [os.path.join(BIN, "chord-node"), "--listen", self.addr,
+                "--supernode", cluster.sn_addr, "--id", id_hex(self.id),
+                "--log-level", "debug"] + list(extra)
+        super().__init__(args, os.path.join(cluster.dir, "node-%d.log" % port))
+        self.stub_channel = cluster.channel
+        if wait_port:
+            self.wait_port()
+
+    def wait_port(self):
+        # A gRPC channel that dials too early backs off for seconds: wait
+        # for the port (or the process's end) first.
+        wait_for(lambda: port_open(self.port) or not self.alive(), 10,
+                 "%s to listen" % self.addr, step=0.01)
+        self.stub = NG.NodeStub(self.stub_channel(self.addr))
+
+    def status(self, all_fingers=False, timeout=3):
+        return self.stub.Status(N.StatusRequest(all_fingers=all_fingers),
+                                timeout=timeout * SLOW)
+
+    def joined(self):
+        try:
+            return self.status(timeout=1).joined
+        except grpc.RpcError:
+            return False
+
+
+class Cluster:
+    """A supernode plus nodes on 127.0.0.1, torn down on exit."""
+
+    def __init__(self, sn_args=(), sn_port=None):
+        self.dir = tmpdir()
+        self.sn_port = sn_port or free_ports(1)[0]
+        self.sn_addr = "127.0.0.1:%d" % self.sn_port
+        self.sn_args = list(sn_args)
+        self.nodes = []
+        self._channels = {}
+        self.sn = None
+        self.start_supernode()
+
+    def channel(self, addr):
+        ch = self._channels.get(addr)
+        if ch is None:
+            ch = grpc.insecure_channel(addr, options=[
+                ("grpc.max_receive_message_length", 80 << 20),
+                ("grpc.max_send_message_length", 80 << 20),
+                # Tests dial processes before they listen: retry quickly.
+                ("grpc.initial_reconnect_backoff_ms", 50),
+                ("grpc.min_reconnect_backoff_ms", 50),
+                ("grpc.max_reconnect_backoff_ms", 300)])
+            self._channels[addr] = ch
+        return ch
+
+    def start_supernode(self):
+        self.sn = Proc([os.path.join(BIN, "chord-supernode"), "--listen",
+                        self.sn_addr, "--log-level", "debug"] + self.sn_args,
+                       os.path.join(self.dir, "supernode.log"))
+        wait_for(lambda: port_open(self.sn_port) or not self.sn.alive(), 10,
+                 "the supernode to listen", step=0.01)
+        self.sn_stub = SG.SupernodeStub(self.channel(self.sn_addr))
+        wait_for(lambda: self.list_nodes() is not None, 10, "the supernode")
+
+    def list_nodes(self):
+        r = self.sn_stub.ListNodes(S.ListNodesRequest(), timeout=2 * SLOW)
+        return [(int.from_bytes(n.id, "big"), n.addr) for n in r.nodes]
+
+    def add_node(self, node_id=None, port=None, extra=(), wait=True):
+        port = port or free_ports(1)[0]
+        n = Node(self, port, node_id, extra)
+        self.nodes.append(n)
+        if wait:
+            self.wait_joined([n])
+        return n
+
+    def start_nodes(self, ids, extra=()):
+        """Starts one node per id at the same moment, then waits for all."""
+        ports = free_ports(len(ids))
+        nodes = [Node(self, p, i, extra, wait_port=False)
+                 for p, i in zip(ports, ids)]
+        self.nodes += nodes
+        for n in nodes:
+            n.wait_port()
+        self.wait_joined(nodes, timeout=60)
+        return nodes
+
+    def wait_joined(self, nodes, timeout=30):
+        for n in nodes:
+            wait_for(n.joined, timeout, "%s to join" % n.addr)
+            assert n.alive(), n.log()
+
+    def live(self):
+        return [n for n in self.nodes if n.alive()]
+
+    def ids(self):
+        return sorted(n.id for n in self.live())
+
+    def by_id(self, i):
+        return next(n for n in self.live() if n.id == i)
+
+    def random_node(self, rng=random):
+        return rng.choice(self.live())
+
+    def close(self):
+        """Stops every process (SIGTERM, so sanitizers report at exit),
+        then fails if any of them logged a sanitizer report."""
+        procs = list(self.nodes) + ([self.sn] if self.sn else [])
+        for p in procs:
+            if p.alive():
+                try:
+                    p.stop(signal.SIGTERM, timeout=20)
+                except AssertionError:
+                    pass
+        for ch in self._channels.values():
+            ch.close()
+        bad = []
+        for p in procs:
+            p.close_log()
+            text = p.log()
+            for mark in SANITIZER_MARKS:
+                if mark in text:
+                    bad.append("%s:\n%s" % (p.log_path,
+                                            text[text.index(mark) - 200:][:3000]))
+                    break
+        if bad:
+            raise AssertionError("sanitizer report(s):\n" + "\n".join(bad))
+
+    def dump_logs(self):
+        out = ["== supernode ==", self.sn.log()[-4000:]]
+        for n in self.nodes:
+            out += ["== node %s ==" % n.addr, n.log()[-4000:]]
+        return "\n".join(out)
+
+
+def expected_ring(ids, i, r=3):
+    """Brute force: (predecessor, successors, fingers) of node i."""
+    s = sorted(ids)
+    k = s.index(i)
+    pred = s[(k - 1) % len(s)]
+    others = len(s) - 1
+    succ = [s[(k + j) % len(s)] for j in range(1, min(r, others) + 1)] or [i]
+    fingers = [successor(s, (i + (1 << b)) % RING) for b in range(160)]
+    return pred, succ, fingers
+
+
+def chordctl(args, cluster=None, node=None, input=None, timeout=60):
+    cmd = [os.path.join(BIN, "chordctl")]
+    if node is not None:
+        cmd += ["--node", node]
+    elif cluster is not None:
+        cmd += ["--supernode", cluster.sn_addr]
+    cmd += list(args)
+    return subprocess.run(cmd, input=input, capture_output=True,
+                          timeout=timeout * SLOW)
+
+
+class ClusterTest(unittest.TestCase):
+    """Closes self.c after each test; prints its logs when the test failed."""
+
+    def tearDown(self):
+        c = getattr(self, "c", None)
+        if c is None:
+            return
+        if not self._outcome.success:
+            print(c.dump_logs())
+        c.close()
