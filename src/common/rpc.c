@@ -261,6 +261,10 @@ struct rpc_server *rpc_server_create(struct cq_bridge *b,
                     o && o->max_message ? o->max_message
                                         : RPC_DEFAULT_MAX_MESSAGE,
                     0);
+  /* gRPC binds with SO_REUSEPORT by default, so a second daemon on a port
+   * in use would silently share it: refuse instead. */
+  args[nargs++] = (grpc_arg){GRPC_ARG_INTEGER, (char *)GRPC_ARG_ALLOW_REUSEPORT,
+                             {.integer = 0}};
   grpc_channel_args ca = {nargs, args};
   s->server = grpc_server_create(&ca, NULL);
   if (!s->server) {

@@ -89,6 +89,7 @@ struct node {
   unsigned join_attempts;
   uint64_t join_started_ms;
   bool hb_failing;
+  bool registered;         /* PostJoin done: a full member */
   /* key pull from the successor while joining */
   struct chord_peer *pending_members; /* the list to install once released */
   size_t npending_members;

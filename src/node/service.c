@@ -776,7 +776,7 @@ static void on_status(struct rpc_srv_call *call, const ProtobufCMessage *req,
   resp.bytes = bytes;
   resp.version = CHORD_VERSION;
   resp.uptime_ms = node_now_ms() - n->started_ms;
-  resp.joined = member;
+  resp.joined = member && n->registered;
   rpc_srv_reply(call, &resp.base);
 }
 
