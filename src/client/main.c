@@ -380,6 +380,7 @@ static int run_net(struct chordctl *ctl, const struct command *c, int argc,
                                                            : 1};
   int rc;
 
+  rpc_route_library_logs();
   grpc_init();
   ctl->rpc = rpc_client_create(NULL, &o);
   if (!ctl->rpc) {

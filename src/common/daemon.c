@@ -27,6 +27,7 @@ int daemon_init(struct daemon *d, size_t max_message, const char *token)
   memset(d, 0, sizeof(*d));
   /* A peer that vanishes mid-write must not kill the process. */
   signal(SIGPIPE, SIG_IGN);
+  rpc_route_library_logs();
   if (uv_loop_init(&d->loop))
     return CHORD_EINTERNAL;
   d->bridge = cq_bridge_create(&d->loop);

@@ -16,9 +16,11 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
 
 #include "common/codec.h"
 #include "common/err.h"
+#include "common/log.h"
 
 #define RPC_DEFAULT_SLOTS 8
 #define RPC_CATCHALL_SLOTS 2
@@ -93,6 +95,18 @@ int64_t rpc_ms_until(gpr_timespec deadline)
   gpr_timespec d = gpr_convert_clock_type(deadline, GPR_CLOCK_MONOTONIC);
   gpr_timespec left = gpr_time_sub(d, gpr_now(GPR_CLOCK_MONOTONIC));
   return left.tv_sec * 1000 + left.tv_nsec / 1000000;
+}
+
+static void library_log(gpr_log_func_args *a)
+{
+  log_write(LOG_LVL_DEBUG, "grpc %s:%d: %s", a->file, a->line, a->message);
+}
+
+void rpc_route_library_logs(void)
+{
+  gpr_set_log_function(library_log);
+  gpr_set_log_verbosity(log_get_level() <= LOG_LVL_DEBUG ? GPR_LOG_SEVERITY_INFO
+                                                          : GPR_LOG_SEVERITY_ERROR);
 }
 
 /* Method paths are built once per (service, method) and kept for the life

@@ -35,6 +35,9 @@ gpr_timespec rpc_deadline_in(int64_t ms);
 /* Milliseconds left until deadline (negative when past; INT64_MAX when
  * infinite). */
 int64_t rpc_ms_until(gpr_timespec deadline);
+/* Sends gRPC core's own log lines to log_write at debug level (the
+ * caller reports failures itself, through status codes). */
+void rpc_route_library_logs(void);
 /* "/package.Service/Method" for method i of svc, in a static table filled
  * on first use; NULL when i is out of range. */
 const char *rpc_method_path(const ProtobufCServiceDescriptor *svc, unsigned i);

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs what is missing, builds, and runs the whole test suite twice:
+# a plain build, then one under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Any failure or sanitizer report fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0
+failed=0
+
+run_suite() { # NAME BUILD_DIR CMAKE_ARGS...
+  local name=$1 dir=$2
+  shift 2
+  echo "== $name: configure and build ($dir)"
+  cmake -S . -B "$dir" -DCHORD_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs" -- --no-print-directory >/dev/null
+  echo "== $name: tests"
+  local log="$dir/ctest.log" rc=0
+  (cd "$dir" && ctest --output-on-failure -j 2 --timeout 1200) 2>&1 | tee "$log" || rc=$?
+  local line total nfail
+  line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1 || true)
+  total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+  nfail=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+  if [ -z "$line" ]; then
+    echo "== $name: ctest reported no result" >&2
+    failed=$((failed + 1))
+    return
+  fi
+  passed=$((passed + total - nfail))
+  failed=$((failed + nfail))
+  [ "$rc" -eq 0 ] || [ "$nfail" -gt 0 ] || failed=$((failed + 1))
+}
+
+run_suite plain build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_suite sanitizers build-san -DCMAKE_BUILD_TYPE=Debug -DCHORD_SANITIZE=ON
+
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
