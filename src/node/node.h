@@ -44,7 +44,10 @@ struct handoff {
   struct chord_id from, upto; /* the range (from, upto] */
   struct keyset changed;
   uint64_t started_ms;
+  uint64_t last_ms; /* last request of the joiner */
 };
+
+#define NODE_HANDOFF_IDLE_MS 60000 /* a joiner silent this long is gone */
 
 struct node_opts {
   char listen[ADDR_STR_MAX];

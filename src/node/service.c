@@ -28,6 +28,15 @@ void node_handoff_touch(struct node *n, const struct chord_id *key)
   struct keyset *ks = &h->changed;
   if (!h->active || !chord_id_in_oc(key, &h->from, &h->upto))
     return;
+  if (n->state == NODE_JOINED &&
+      node_now_ms() - h->last_ms > NODE_HANDOFF_IDLE_MS) {
+    /* The joiner went quiet (it died or gave up): forget the hand-off
+     * rather than record changes for it forever. */
+    LOG_WARN("hand-off to %s idle for %d s: dropped", h->to.addr,
+             NODE_HANDOFF_IDLE_MS / 1000);
+    node_handoff_clear(h);
+    return;
+  }
   for (size_t i = 0; i < ks->n; i++)
     if (chord_id_eq(&ks->keys[i], key))
       return;
@@ -196,6 +205,11 @@ static enum route decide(struct node *n, struct rpc_srv_call *call,
   }
   switch (n->state) {
   case NODE_JOINING:
+    if (!n->succ_at_join.addr[0]) {
+      rpc_srv_reply_error(call, GRPC_STATUS_UNAVAILABLE,
+                          "this node is still joining the ring; retry");
+      return ROUTE_DONE;
+    }
     if (n->park_own && chord_id_in_oc(key, &n->ring.ft.pred.id,
                                       &n->self.id)) {
       park(n, call, req, self_cb);
@@ -1073,6 +1087,7 @@ static void on_transfer_keys(struct rpc_srv_call *call,
     n->give.started_ms = node_now_ms();
     LOG_INFO("handing keys to joiner %s", to.addr);
   }
+  n->give.last_ms = node_now_ms();
   struct page *p = calloc(1, sizeof(*p));
   if (!p) {
     rpc_srv_reply_error(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
