@@ -137,6 +137,11 @@ fail_free:
   return NULL;
 }
 
+uv_loop_t *cq_bridge_loop(struct cq_bridge *b)
+{
+  return b->loop;
+}
+
 grpc_completion_queue *cq_bridge_cq(struct cq_bridge *b)
 {
   return b->cq;

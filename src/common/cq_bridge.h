@@ -25,6 +25,8 @@ typedef void (*cq_bridge_done_cb)(void *ud);
 /* Creates the completion queue, its polling thread and the loop's async
  * handle. NULL on failure. Call on the loop thread. */
 struct cq_bridge *cq_bridge_create(uv_loop_t *loop);
+/* The loop the bridge hands events to. */
+uv_loop_t *cq_bridge_loop(struct cq_bridge *b);
 /* The completion queue to bind calls and server slots to. */
 grpc_completion_queue *cq_bridge_cq(struct cq_bridge *b);
 /* Shuts the queue down. Once every pending tag has run and the polling

@@ -80,14 +80,20 @@ static void on_bridge_done(void *ud)
   (void)ud;
 }
 
-static void on_part_done(void *ud)
+static void on_client_done(void *ud)
 {
   struct daemon *d = ud;
-  if (--d->pending > 0)
-    return;
   cq_bridge_shutdown(d->bridge, on_bridge_done, d);
   uv_close((uv_handle_t *)&d->sigint, NULL);
   uv_close((uv_handle_t *)&d->sigterm, NULL);
+}
+
+static void on_server_done(void *ud)
+{
+  struct daemon *d = ud;
+  /* Only now: the calls being drained may still have needed the client
+   * (a forward finishing its answer). */
+  rpc_client_shutdown(d->client, on_client_done, d);
 }
 
 void daemon_stop(struct daemon *d, int exit_code)
@@ -97,9 +103,7 @@ void daemon_stop(struct daemon *d, int exit_code)
   d->stopping = true;
   d->serving = false;
   d->exit_code = exit_code;
-  d->pending = 2;
-  rpc_server_shutdown(d->server, on_part_done, d);
-  rpc_client_shutdown(d->client, on_part_done, d);
+  rpc_server_drain(d->server, DAEMON_DRAIN_MS, on_server_done, d);
 }
 
 int daemon_run(struct daemon *d)

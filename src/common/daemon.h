@@ -13,6 +13,8 @@
 #include "common/cq_bridge.h"
 #include "common/rpc.h"
 
+#define DAEMON_DRAIN_MS 3000 /* calls under way get this long at a stop */
+
 struct daemon;
 /* A stop was asked for (signal); the program calls daemon_stop when it is
  * ready (for a node, after its graceful leave). */
@@ -29,7 +31,6 @@ struct daemon {
   bool serving;                /* health: SERVING while true */
   bool stopping;
   int port;                    /* bound port */
-  int pending;                 /* server + client still shutting down */
   int exit_code;
 };
 
@@ -39,8 +40,9 @@ int daemon_init(struct daemon *d, size_t max_message, const char *token);
 /* Adds the health service, binds listen and starts serving.
  * 0 or CHORD_EINVAL (cannot bind). */
 int daemon_start(struct daemon *d, const char *listen);
-/* Shuts the server and client down (in-flight calls end), then the bridge
- * and signal handles; the loop then ends. Idempotent. */
+/* Stops accepting calls, lets those under way finish (up to
+ * DAEMON_DRAIN_MS), then shuts the client, the bridge and the signal
+ * handles down; the loop then ends. Idempotent. */
 void daemon_stop(struct daemon *d, int exit_code);
 /* Runs the loop to the end and closes it. Returns d->exit_code. */
 int daemon_run(struct daemon *d);

@@ -102,25 +102,37 @@ int finger_build(struct finger_table *t, const struct chord_peer *self,
   m = finger_sort_unique(ring, n + 1);
   s = finger_successor_index(ring, m, &me.id);
   ring[s] = me; /* the entry kept for self's id may carry another address */
+  finger_build_sorted(t, ring, m, s, r);
+  free(ring);
+  return 0;
+}
 
-  t->self = me;
+/* Builds t for ring[s] from ring[] (m > 0 entries, ids ascending and
+ * distinct) with up to r successors, without copying or sorting: O(160
+ * log m). Returns 0, or CHORD_EINVAL (t untouched) for bad arguments.
+ * Any thread. */
+int finger_build_sorted(struct finger_table *t, const struct chord_peer *ring,
+                        size_t m, size_t s, size_t r)
+{
+  if (!t || !ring || m == 0 || s >= m || r == 0 || r > FINGER_SUCC_MAX)
+    return CHORD_EINVAL;
+  const struct chord_peer *me = &ring[s];
+  t->self = *me;
   for (unsigned i = 0; i < FINGER_COUNT; i++) {
     struct chord_id start;
-    chord_id_add_pow2(&start, &me.id, i);
+    chord_id_add_pow2(&start, &me->id, i);
     t->finger[i] = ring[finger_successor_index(ring, m, &start)];
   }
   t->pred = ring[(s + m - 1) % m];
   t->has_pred = true;
   if (m == 1) {
-    t->succ[0] = me;
+    t->succ[0] = *me;
     t->nsucc = 1;
   } else {
     t->nsucc = m - 1 < r ? m - 1 : r;
     for (size_t i = 0; i < t->nsucc; i++)
       t->succ[i] = ring[(s + 1 + i) % m];
   }
-
-  free(ring);
   return 0;
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Finger tables built from a full member list: finger[i] =
  * successor(self + 2^i), predecessor, successor list, and routing's
- * closest preceding finger. Pure: no I/O, no allocation beyond the
- * caller's table. */
+ * closest preceding finger. Pure: no I/O; finger_build allocates a
+ * temporary copy of the member list, finger_build_sorted nothing. */
 #ifndef CHORD_FINGER_H
 #define CHORD_FINGER_H
 
@@ -41,6 +41,12 @@ void finger_init_alone(struct finger_table *t, const struct chord_peer *self);
  * t is untouched on error. */
 int finger_build(struct finger_table *t, const struct chord_peer *self,
                  const struct chord_peer *members, size_t n, size_t r);
+
+/* As finger_build for ring[s], from ring[] (m > 0 entries, ids ascending
+ * and distinct) as it is: no copy, no sort, no allocation. 0 or
+ * CHORD_EINVAL. */
+int finger_build_sorted(struct finger_table *t, const struct chord_peer *ring,
+                        size_t m, size_t s, size_t r);
 
 /* The finger that most closely precedes key: the entry f with f.id in
  * (self, key) that is nearest to key, or self when there is none. Never

@@ -252,6 +252,9 @@ struct rpc_server {
   struct rpc_srv_call *open;       /* unanswered calls */
   unsigned slots_per_method;
   bool started, stopping, notified;
+  bool forced;                     /* open calls answered, rest cancelled */
+  bool grace_on;                   /* grace timer initialised */
+  uv_timer_t grace;                /* ends the drain; data = this */
   struct cq_tag shutdown_tag;
   void (*done)(void *ud);
   void *done_ud;
@@ -606,10 +609,8 @@ rearm:
   c->m->handler(c, c->req, c->m->ud);
 }
 
-static void server_maybe_finish(struct rpc_server *s)
+static void server_free(struct rpc_server *s)
 {
-  if (!s->stopping || !s->notified || s->armed || s->batches || s->open)
-    return;
   grpc_server_destroy(s->server);
   while (s->slots) {
     struct srv_slot *next = s->slots->next;
@@ -624,6 +625,46 @@ static void server_maybe_finish(struct rpc_server *s)
     done(ud);
 }
 
+static void on_grace_closed(uv_handle_t *h)
+{
+  server_free(h->data);
+}
+
+static void server_maybe_finish(struct rpc_server *s)
+{
+  if (!s->stopping || !s->notified || s->armed || s->batches || s->open)
+    return;
+  if (s->grace_on) {
+    if (!uv_is_closing((uv_handle_t *)&s->grace))
+      uv_close((uv_handle_t *)&s->grace, on_grace_closed);
+    return;
+  }
+  server_free(s);
+}
+
+/* Answers what handlers still owe (telling each owner first) and cancels
+ * every call still in progress. */
+static void server_force(struct rpc_server *s)
+{
+  if (s->forced)
+    return;
+  s->forced = true;
+  if (s->grace_on)
+    uv_timer_stop(&s->grace);
+  while (s->open) {
+    struct rpc_srv_call *c = s->open;
+    if (c->on_cancel)
+      c->on_cancel(c, c->cancel_ud);
+    call_send(c, GRPC_STATUS_UNAVAILABLE, "server shutting down", NULL);
+  }
+  grpc_server_cancel_all_calls(s->server);
+}
+
+static void on_grace_over(uv_timer_t *t)
+{
+  server_force(t->data);
+}
+
 static void shutdown_on_notify(struct cq_tag *tag, bool ok)
 {
   struct rpc_server *s =
@@ -634,8 +675,8 @@ static void shutdown_on_notify(struct cq_tag *tag, bool ok)
   server_maybe_finish(s);
 }
 
-void rpc_server_shutdown(struct rpc_server *s, void (*done)(void *ud),
-                         void *ud)
+void rpc_server_drain(struct rpc_server *s, uint64_t grace_ms,
+                      void (*done)(void *ud), void *ud)
 {
   s->done = done;
   s->done_ud = ud;
@@ -647,14 +688,21 @@ void rpc_server_shutdown(struct rpc_server *s, void (*done)(void *ud),
   }
   s->shutdown_tag.cb = shutdown_on_notify;
   grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
-  /* Answer what handlers still owe, telling each owner first. */
-  while (s->open) {
-    struct rpc_srv_call *c = s->open;
-    if (c->on_cancel)
-      c->on_cancel(c, c->cancel_ud);
-    call_send(c, GRPC_STATUS_UNAVAILABLE, "server shutting down", NULL);
+  if (grace_ms == 0 || !s->open) {
+    server_force(s);
+    return;
   }
-  grpc_server_cancel_all_calls(s->server);
+  /* New calls are refused from now on; those under way get grace_ms. */
+  uv_timer_init(cq_bridge_loop(s->bridge), &s->grace);
+  s->grace.data = s;
+  s->grace_on = true;
+  uv_timer_start(&s->grace, on_grace_over, grace_ms, 0);
+}
+
+void rpc_server_shutdown(struct rpc_server *s, void (*done)(void *ud),
+                         void *ud)
+{
+  rpc_server_drain(s, 0, done, ud);
 }
 
 /* ---- client ------------------------------------------------------------- */

@@ -81,6 +81,11 @@ int rpc_server_start(struct rpc_server *s);
  * never started). The server is freed before done runs. */
 void rpc_server_shutdown(struct rpc_server *s, void (*done)(void *ud),
                          void *ud);
+/* As rpc_server_shutdown, but first lets the calls under way finish for up
+ * to grace_ms (new calls are refused meanwhile), so that a stopping
+ * daemon does not cut off requests it has half done. */
+void rpc_server_drain(struct rpc_server *s, uint64_t grace_ms,
+                      void (*done)(void *ud), void *ud);
 
 /* The call's deadline as the caller set it (may be infinite). */
 gpr_timespec rpc_srv_deadline(const struct rpc_srv_call *c);

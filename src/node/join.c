@@ -726,10 +726,13 @@ static void on_replicate(struct rpc_result *r, void *ud)
     node_job_submit(n, &np->j);
     return;
   }
-  /* Our successor has everything: it serves our range from now on. */
+  /* Our successor has everything: it serves our range from now on, and
+   * our copies go (a dir store would otherwise bring them back, deleted
+   * or stale, when the node returns). */
   n->state = NODE_LEFT;
   n->park_own = false;
   LOG_INFO("handed %zu keys to %s", n->pushed, n->give.to.addr);
+  node_drop_range(n, &n->give.from, &n->give.upto);
   node_svc_unpark(n);
   struct chord_peer *others =
       calloc(n->ring.nmembers ? n->ring.nmembers : 1, sizeof(*others));

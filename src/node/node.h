@@ -125,6 +125,9 @@ void node_svc_jobs_drained(struct node *n);
 int node_entries_from_files(struct node *n, Chord__V1__File **files,
                             size_t nf, struct store_entry ***out,
                             const char **why);
+/* Deletes our entries in (from, upto] (a range handed to another node). */
+void node_drop_range(struct node *n, const struct chord_id *from,
+                     const struct chord_id *upto);
 /* Records key in the active hand-off when it falls in its range. */
 void node_handoff_touch(struct node *n, const struct chord_id *key);
 void node_handoff_clear(struct handoff *h);

@@ -28,7 +28,8 @@ void ring_init(struct ring *r, const struct chord_peer *self);
 void ring_close(struct ring *r);
 /* Installs members (any order; self is added when missing, and self's
  * address always wins for self's id) with a successor list of length
- * succ_len. 0, or CHORD_EINVAL / CHORD_ENOMEM with r unchanged. */
+ * succ_len, clamped to 1..FINGER_SUCC_MAX. 0, or CHORD_ENOMEM with r
+ * unchanged. */
 int ring_install(struct ring *r, const struct chord_peer *self,
                  const struct chord_peer *members, size_t n, size_t succ_len);
 /* Where a request for key goes: served here when key is in (pred, self];

@@ -180,6 +180,20 @@ static void forward(struct node *n, struct rpc_srv_call *call,
 
 enum route { ROUTE_LOCAL, ROUTE_FORWARD, ROUTE_DONE };
 
+/* A request flagged direct comes from a neighbour handing its range over:
+ * honour it only for keys of ours or of our predecessor (the range a
+ * leaving predecessor hands us); anything else is routed as usual, so a
+ * client cannot plant a file on a node that does not own it. */
+static bool direct_allowed(const struct node *n, const struct chord_id *key)
+{
+  const struct ring *r = &n->ring;
+  if (n->state != NODE_JOINED && n->state != NODE_LEAVING)
+    return false;
+  if (ring_owns(r, key) || !r->has_pred2)
+    return true;
+  return chord_id_in_oc(key, &r->pred2.id, &r->ft.pred.id);
+}
+
 /* Decides where a request for key goes. ROUTE_FORWARD sets *next (and
  * *direct when the next node must serve it without routing); ROUTE_DONE
  * means the request was parked or answered. */
@@ -190,7 +204,7 @@ static enum route decide(struct node *n, struct rpc_srv_call *call,
                          const struct chord_peer **next, bool *direct_out)
 {
   *direct_out = false;
-  if (direct_in)
+  if (direct_in && direct_allowed(n, key))
     return ROUTE_LOCAL;
   if (hops >= n->o.hop_limit) {
     rpc_srv_reply_error(call, GRPC_STATUS_ABORTED,
@@ -980,6 +994,22 @@ static void drop_done(struct job *j)
   free(j);
 }
 
+void node_drop_range(struct node *n, const struct chord_id *from,
+                     const struct chord_id *upto)
+{
+  struct drop *d = calloc(1, sizeof(*d));
+  if (!d) {
+    LOG_WARN("out of memory: handed-over entries stay in the store");
+    return;
+  }
+  d->j.n = n;
+  d->j.work = drop_work;
+  d->j.done = drop_done;
+  d->from = *from;
+  d->upto = *upto;
+  node_job_submit(n, &d->j);
+}
+
 static void release_done(struct job *j)
 {
   struct node *n = j->n;
@@ -997,15 +1027,7 @@ static void release_done(struct job *j)
   }
   node_handoff_clear(&n->give);
   n->park_own = false;
-  struct drop *d = calloc(1, sizeof(*d));
-  if (d) {
-    d->j.n = n;
-    d->j.work = drop_work;
-    d->j.done = drop_done;
-    d->from = from;
-    d->upto = upto;
-    node_job_submit(n, &d->j);
-  }
+  node_drop_range(n, &from, &upto);
   LOG_INFO("handed the range up to %s over to it", to.addr);
   node_svc_unpark(n);
 }

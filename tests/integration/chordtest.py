@@ -353,6 +353,10 @@ class ClusterTest(unittest.TestCase):
         c = getattr(self, "c", None)
         if c is None:
             return
-        if not self._outcome.success:
+        # Python resets _outcome.success while tearDown runs: look for this
+        # test among the result's failures and errors instead.
+        result = self._outcome.result
+        failed = any(t is self for t, _ in result.failures + result.errors)
+        if failed or not self._outcome.success:
             print(c.dump_logs())
         c.close()
