@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs what is missing, builds, and runs the whole test suite twice:
-# a plain build, then one under AddressSanitizer + UndefinedBehaviorSanitizer.
+# a plain build, then one under AddressSanitizer + UndefinedBehaviorSanitizer;
+# then, where a Docker engine answers, the docker-compose cluster test.
 # Any failure or sanitizer report fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +38,18 @@ run_suite() { # NAME BUILD_DIR CMAKE_ARGS...
 
 run_suite plain build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 run_suite sanitizers build-san -DCMAKE_BUILD_TYPE=Debug -DCHORD_SANITIZE=ON
+
+# The docker-compose cluster, end to end, wherever a Docker engine answers.
+if command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1; then
+  echo "== compose: a docker-compose cluster end to end"
+  if tests/compose/run.sh; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
+else
+  echo "== compose: skipped (no Docker engine answers 'docker info')"
+fi
 
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -22,6 +22,7 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/src/client/main.c)
   add_executable(chordctl
     src/client/main.c
     src/client/commands.c
-    src/client/output.c)
+    src/client/output.c
+    src/client/bench.c)
   target_link_libraries(chordctl PRIVATE chord_common)
 endif()

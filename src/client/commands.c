@@ -19,6 +19,7 @@
 #include "common/addr.h"
 #include "common/chord_id.h"
 #include "common/name.h"
+#include "grpc/health/v1/health.pb-c.h"
 
 #define NODE_READ "/chord.v1.Node/Read"
 #define NODE_WRITE "/chord.v1.Node/Write"
@@ -27,6 +28,7 @@
 #define NODE_STATUS "/chord.v1.Node/Status"
 #define SN_GET_NODE "/chord.v1.Supernode/GetNode"
 #define SN_LIST_NODES "/chord.v1.Supernode/ListNodes"
+#define HEALTH_CHECK "/grpc.health.v1.Health/Check"
 
 #define MAX_POS 4          /* most positional arguments a command takes */
 #define READ_CHUNK 65536   /* first buffer for input of unknown size */
@@ -811,6 +813,52 @@ int cmd_status(struct chordctl *ctl, int argc, char **argv)
     out_status(ctl, (const Chord__V1__StatusResponse *)res.resp);
     rc = 0;
   }
+  rpc_result_clear(&res);
+  return rc;
+}
+
+int cmd_health(struct chordctl *ctl, int argc, char **argv)
+{
+  Grpc__Health__V1__HealthCheckRequest req =
+      GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+  struct rpc_result res;
+  const char *pos[MAX_POS], *target, *peer;
+  char q[64];
+  size_t npos;
+  int rc;
+
+  rc = parse_args(ctl, argc, argv, NULL, 0, pos, 0, 1, &npos,
+                  "[HOST:PORT]");
+  if (rc)
+    return rc;
+  if (npos) {
+    target = pos[0];
+    peer = "daemon";
+  } else if (ctl->node) {
+    target = ctl->node;
+    peer = "node";
+  } else {
+    rc = supernode_check(ctl);
+    if (rc)
+      return rc;
+    target = ctl->supernode;
+    peer = "supernode";
+  }
+  if (addr_validate(target, 0)) {
+    out_quote(q, sizeof(q), target, strlen(target));
+    return out_usage(ctl, "health", "health: %s is not a HOST:PORT address",
+                     q);
+  }
+  req.service = ""; /* the daemon as a whole */
+  if (call(ctl, target, HEALTH_CHECK, &req.base,
+           &grpc__health__v1__health_check_response__descriptor,
+           &res) != GRPC_STATUS_OK) {
+    rc = out_rpc_error(ctl, "health", peer, target, &res.status);
+    rpc_result_clear(&res);
+    return rc;
+  }
+  rc = out_health(ctl, target,
+                  (const Grpc__Health__V1__HealthCheckResponse *)res.resp);
   rpc_result_clear(&res);
   return rc;
 }

@@ -35,5 +35,8 @@ int cmd_delete(struct chordctl *ctl, int argc, char **argv);
 int cmd_lookup(struct chordctl *ctl, int argc, char **argv);
 int cmd_ring(struct chordctl *ctl, int argc, char **argv);
 int cmd_status(struct chordctl *ctl, int argc, char **argv);
+/* bench.c */
+int cmd_bench(struct chordctl *ctl, int argc, char **argv);
+int cmd_health(struct chordctl *ctl, int argc, char **argv);
 
 #endif

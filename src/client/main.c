@@ -66,6 +66,30 @@ static const struct command commands[] = {
      "\n"
      "With --json: {command, name, key, owner {id, addr}, hops,\n"
      "path [{id, addr}]}.\n"},
+    {"bench", cmd_bench, true,
+     "[--op OP] [--count N] [--concurrency C] [--size S]",
+     "measure throughput, latency and hops against the cluster",
+     "Sends --count requests (10000) through random members (or only\n"
+     "--node) with --concurrency requests in flight (1), driven\n"
+     "asynchronously on one thread, after --warmup unmeasured ones (100),\n"
+     "and reports requests per second, latency p50/p90/p99/max, errors by\n"
+     "status and the mean hop count. read and mixed first write each of\n"
+     "the --names names (1000) once; mixed is half reads, half writes;\n"
+     "ping is one RPC to one node, the cost of a single hop. A progress\n"
+     "line shows on a terminal. Exit 3 when every request failed.\n"
+     "\n"
+     "With --json: {command, op, count, concurrency, size, nodes, seconds,\n"
+     "ops_per_s, mean_us, p50_us, p90_us, p99_us, max_us, ok, errors\n"
+     "{STATUS: n}, mean_hops}.\n"
+     "\n"
+     "Options:\n"
+     "  --op OP             write, read, mixed or ping (read)\n"
+     "  --count N           measured requests (10000)\n"
+     "  --concurrency C     requests in flight (1)\n"
+     "  --size SIZE         bytes per written file (1024; K, M suffixes)\n"
+     "  --names N           distinct names (1000)\n"
+     "  --warmup N          unmeasured requests first (100)\n"
+     "  --latencies FILE    write every latency (microseconds), one a line\n"},
     {"ring", cmd_ring, true, "", "list the ring's members and their load",
      "Lists the members the supernode knows, in ring order (by id), with\n"
      "the keys and bytes each stores. A member that does not answer is\n"
@@ -89,6 +113,17 @@ static const struct command commands[] = {
      "\n"
      "Options:\n"
      "  --all-fingers   list all 160 finger entries\n"},
+    {"health", cmd_health, true, "[HOST:PORT]",
+     "check that a daemon is serving",
+     "Asks the daemon at HOST:PORT (default: --node, else the supernode)\n"
+     "whether it is serving, through the standard gRPC health service\n"
+     "(grpc.health.v1.Health/Check, service \"\"). Works with a node and\n"
+     "with the supernode, so it can be a container's health check.\n"
+     "Exit 0 when SERVING, 3 when the daemon cannot be reached or does\n"
+     "not answer within --timeout, 5 when it answers NOT_SERVING (or any\n"
+     "other status).\n"
+     "\n"
+     "With --json: {command, addr, status, serving}.\n"},
     {"help", run_help, false, "[COMMAND]", "show this help or a command's",
      "Shows the general help, or the help of COMMAND.\n"},
 };

@@ -668,3 +668,38 @@ void out_status(struct chordctl *ctl, const Chord__V1__StatusResponse *r)
   }
   fputc('\n', stdout);
 }
+
+/* A value of grpc.health.v1's ServingStatus, by its short name. */
+#define SERVING_STATUS(x) \
+  GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__##x
+
+/* The name of a serving status: "SERVING", "NOT_SERVING", ... */
+static const char *serving_name(int status)
+{
+  switch (status) {
+  case SERVING_STATUS(UNKNOWN): return "UNKNOWN";
+  case SERVING_STATUS(SERVING): return "SERVING";
+  case SERVING_STATUS(NOT_SERVING): return "NOT_SERVING";
+  case SERVING_STATUS(SERVICE_UNKNOWN): return "SERVICE_UNKNOWN";
+  default: return "UNRECOGNIZED";
+  }
+}
+
+int out_health(struct chordctl *ctl, const char *addr,
+               const Grpc__Health__V1__HealthCheckResponse *r)
+{
+  const char *name = serving_name(r->status);
+  bool serving = r->status == SERVING_STATUS(SERVING);
+  if (ctl->json) {
+    struct json j;
+    json_begin(&j, "health");
+    json_str(&j, "addr", addr);
+    json_str(&j, "status", name);
+    json_bool(&j, "serving", serving);
+    json_close(&j, '}');
+  } else {
+    put_escaped(stdout, addr, strlen(addr), false);
+    printf(" %s\n", name);
+  }
+  return serving ? OUT_EXIT_OK : OUT_EXIT_FAILURE;
+}

@@ -13,6 +13,7 @@
 
 #include "chord/v1/node.pb-c.h"
 #include "common/rpc.h"
+#include "grpc/health/v1/health.pb-c.h"
 
 struct chordctl;
 
@@ -68,5 +69,9 @@ void out_lookup(struct chordctl *ctl, const char *name,
 void out_ring(struct chordctl *ctl, const struct out_ring_member *m,
               size_t n);
 void out_status(struct chordctl *ctl, const Chord__V1__StatusResponse *r);
+/* Prints the health of the daemon at addr as its Check answered; returns
+ * OUT_EXIT_OK when SERVING, else OUT_EXIT_FAILURE. */
+int out_health(struct chordctl *ctl, const char *addr,
+               const Grpc__Health__V1__HealthCheckResponse *r);
 
 #endif

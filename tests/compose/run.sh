@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The compose cluster end to end: builds the image, starts a supernode and
+# 3 nodes from a clean state, writes 100 files with chordctl in a
+# container, scales to 5 nodes and reads every file back, stops one node
+# and reads every file back again, then removes everything (down -v),
+# whatever happened. Every wait is bounded; exit 0 only when all passed.
+#   tests/compose/run.sh
+# Needs Docker with `docker compose` or `docker-compose`. Without
+# debian:bookworm-slim it is made from Debian's packages first
+# (scripts/make-base-image.sh: root or sudo, debootstrap); set
+# CHORD_BASE_PULL=1 to pull it from the registry instead.
+# Environment: CHORD_IMAGE (chord:latest), CHORD_STORE (mem or dir),
+# CHORD_TEST_PROJECT (chordtest), CHORD_BUILD_NETWORK (host; the network
+# of the image build's RUN steps), CHORD_TEST_KEEP_LOGS=1.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+export CHORD_IMAGE=${CHORD_IMAGE:-chord:latest}
+export CHORD_STORE=${CHORD_STORE:-mem}
+PROJECT=${CHORD_TEST_PROJECT:-chordtest}
+BASE=debian:bookworm-slim
+FILES=100
+NODES=3
+SCALED=5
+
+LOGS=$(mktemp -d "${TMPDIR:-/tmp}/chord-compose-test.XXXXXX")
+T0=$(date +%s%N)
+STEP="start"
+RESULT=
+FIGURES=()
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+secs_since() { # START_NS: seconds since, with one decimal
+  awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'
+}
+say() { echo "compose-test: $*"; }
+fail() { RESULT="FAILED at $STEP: $*"; exit 1; }
+
+# --- docker and compose ------------------------------------------------------
+if ! timeout 30 docker info >/dev/null 2>&1; then
+  echo "compose test: FAILED: no Docker engine answers (docker info)"
+  exit 1
+fi
+if timeout 30 docker compose version >/dev/null 2>&1; then
+  DC=(docker compose)
+elif command -v docker-compose >/dev/null; then
+  DC=(docker-compose)
+else
+  echo "compose test: FAILED: neither \`docker compose\` nor" \
+    "docker-compose found"
+  exit 1
+fi
+DC+=(-p "$PROJECT" -f "$ROOT/docker-compose.yml")
+
+# compose SECONDS ARGS...: one compose command, bounded, output to the log.
+compose() {
+  local t=$1
+  shift
+  echo "+ ${DC[*]} $*" >>"$LOGS/compose.log"
+  timeout "$t" "${DC[@]}" "$@" >>"$LOGS/compose.log" 2>&1
+}
+
+# Removes every container, network and volume of the project.
+teardown() {
+  local ids label="label=com.docker.compose.project=$PROJECT"
+  echo "+ teardown" >>"$LOGS/compose.log"
+  timeout 120 "${DC[@]}" down -v --remove-orphans -t 10 \
+    >>"$LOGS/compose.log" 2>&1 || true
+  # Left over when a command was cut short (run containers, a hung down).
+  ids=$(docker ps -aq --filter "$label")
+  [ -z "$ids" ] || docker rm -f -v $ids >/dev/null 2>&1 || true
+  ids=$(docker network ls -q --filter "$label")
+  [ -z "$ids" ] || docker network rm $ids >/dev/null 2>&1 || true
+  ids=$(docker volume ls -q --filter "$label")
+  [ -z "$ids" ] || docker volume rm $ids >/dev/null 2>&1 || true
+}
+
+on_exit() {
+  local rc=$? f figures=
+  trap - EXIT INT TERM
+  if [ $rc -ne 0 ]; then
+    case $rc in
+      130 | 143) RESULT="INTERRUPTED during $STEP" ;;
+      *) RESULT=${RESULT:-"FAILED at $STEP (exit $rc)"} ;;
+    esac
+    echo "---- last compose commands ($LOGS/compose.log)"
+    tail -n 15 "$LOGS/compose.log" 2>/dev/null || true
+    echo "---- cluster logs ($LOGS/cluster.log)"
+    timeout 60 "${DC[@]}" logs --no-color --tail 30 >"$LOGS/cluster.log" \
+      2>&1 || true
+    tail -n 40 "$LOGS/cluster.log"
+  fi
+  teardown
+  if [ $rc -eq 0 ]; then
+    RESULT="PASSED"
+    [ "${CHORD_TEST_KEEP_LOGS:-0}" = 1 ] || rm -rf "$LOGS"
+  fi
+  for f in "${FIGURES[@]}"; do figures+="$f; "; done
+  echo "compose test: $RESULT; ${figures}total $(secs_since "$T0")s"
+  exit $rc
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ring_size: "JOINED COUNT UNREACHABLE" as the supernode and the members
+# tell it (`chordctl --json ring`); "0" alone when it cannot be asked yet.
+ring_size() {
+  local j
+  j=$(timeout 20 "${DC[@]}" exec -T supernode \
+        chordctl --json --timeout 3s ring 2>/dev/null) || j=
+  echo "$(grep -o '"joined":true' <<<"$j" | wc -l)" \
+    "$(grep -o '"count":[0-9]*' <<<"$j" | cut -d: -f2 || true)" \
+    "$(grep -o '"unreachable":[0-9]*' <<<"$j" | cut -d: -f2 || true)"
+}
+
+# wait_ring N SECONDS: until the supernode lists exactly N members, all
+# reachable and joined.
+wait_ring() {
+  local n=$1 deadline=$(( $(now_ms) + $2 * 1000 )) joined=0 count= down=
+  while [ "$(now_ms)" -lt $deadline ]; do
+    read -r joined count down <<<"$(ring_size)"
+    if [ "$joined" = "$n" ] && [ "${count:-0}" = "$n" ] &&
+       [ "${down:-1}" = 0 ]; then
+      return 0
+    fi
+    sleep 0.3
+  done
+  fail "no ring of $n within $2s (last: $joined joined of ${count:-?}," \
+    "${down:-?} unreachable)"
+}
+
+# wait_healthy SECONDS: until every running container of the project
+# reports healthy through its HEALTHCHECK (chordctl health).
+wait_healthy() {
+  local deadline=$(( $(now_ms) + $1 * 1000 )) ids states=
+  while [ "$(now_ms)" -lt $deadline ]; do
+    ids=$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT")
+    states=$(docker inspect -f '{{.State.Health.Status}}' $ids 2>/dev/null |
+               sort | uniq -c | tr -s ' \n' ' ') || states=
+    [ -n "$ids" ] && [ "$(wc -w <<<"$states")" = 2 ] &&
+      grep -q ' healthy $' <<<"$states" && return 0
+    sleep 1
+  done
+  fail "containers not healthy within $1s:${states:- none running}"
+}
+
+# The script the ctl container runs: write or read (and compare) files
+# 1..N. File i holds the numbers 1..i*40, one per line (up to ~15 kB).
+CHECK_SCRIPT='
+mode=$1 n=$2 i=1 bad=0 badlist=
+while [ $i -le $n ]; do
+  seq 1 $((i * 40)) >/tmp/want
+  if [ "$mode" = write ]; then
+    chordctl write "compose/file-$i" /tmp/want >/dev/null 2>/tmp/err
+  else
+    chordctl read "compose/file-$i" -o /tmp/got >/dev/null 2>/tmp/err &&
+      cmp -s /tmp/want /tmp/got
+  fi || { bad=$((bad + 1)); badlist="$badlist $i"; head -c 300 /tmp/err >&2; }
+  i=$((i + 1))
+done
+echo "$mode: $((n - bad)) of $n files ok${badlist:+; failed:$badlist}"
+[ $bad -eq 0 ]'
+
+# files write|read: all of them through chordctl in a ctl container.
+files() {
+  local out t=$(date +%s%N)
+  echo "+ ${DC[*]} run --rm -T --entrypoint sh ctl -c CHECK_SCRIPT $1" \
+    >>"$LOGS/compose.log"
+  out=$(timeout 240 "${DC[@]}" run --rm -T --entrypoint sh ctl \
+          -c "$CHECK_SCRIPT" sh "$1" "$FILES" 2>>"$LOGS/compose.log") ||
+    fail "${out:-$1 did not finish within 240s}"
+  say "$out ($(secs_since "$t")s)"
+}
+
+# --- the image ---------------------------------------------------------------
+STEP="base image"
+if ! docker image inspect "$BASE" >/dev/null 2>&1; then
+  t=$(date +%s%N)
+  if [ "${CHORD_BASE_PULL:-0}" = 1 ]; then
+    timeout 600 docker pull "$BASE" >>"$LOGS/build.log" 2>&1 ||
+      fail "cannot pull $BASE (see $LOGS/build.log)"
+  else
+    say "making $BASE from Debian's packages (scripts/make-base-image.sh)"
+    timeout 900 "$ROOT/scripts/make-base-image.sh" 2>&1 |
+      tee -a "$LOGS/build.log" || fail "cannot make $BASE"
+    docker image inspect "$BASE" >/dev/null 2>&1 || fail "cannot make $BASE"
+  fi
+  FIGURES+=("base image made in $(secs_since "$t")s")
+fi
+
+STEP="image build"
+say "building $CHORD_IMAGE from docker/Dockerfile (log: $LOGS/build.log)"
+t=$(date +%s%N)
+build_opts=()
+[ "${CHORD_BUILD_NETWORK:-host}" = default ] ||
+  build_opts+=(--network "${CHORD_BUILD_NETWORK:-host}")
+# The classic builder leaves a failed step's container unless told not to.
+docker buildx version >/dev/null 2>&1 || build_opts+=(--force-rm)
+timeout 1200 docker build "${build_opts[@]}" -f docker/Dockerfile \
+  -t "$CHORD_IMAGE" . >>"$LOGS/build.log" 2>&1 || {
+  tail -n 30 "$LOGS/build.log"
+  fail "docker build failed (see $LOGS/build.log)"
+}
+FIGURES+=("build $(secs_since "$t")s")
+FIGURES+=("image $(docker image inspect -f '{{.Size}}' "$CHORD_IMAGE" |
+  awk '{ printf "%.0f MB", $1 / 1e6 }')")
+
+# --- the cluster -------------------------------------------------------------
+STEP="clean state"
+teardown
+
+STEP="up"
+say "up: supernode + $NODES nodes ($CHORD_STORE store)"
+t=$(date +%s%N)
+compose 180 up -d --no-build || fail "compose up failed"
+STEP="ring of $NODES"
+wait_ring $NODES 90
+FIGURES+=("ring of $NODES ready $(secs_since "$t")s after up")
+say "ring of $NODES ready ($(secs_since "$t")s after up)"
+
+STEP="health checks"
+t=$(date +%s%N)
+wait_healthy 60
+say "supernode and nodes healthy ($(secs_since "$t")s more)"
+
+STEP="write $FILES files"
+files write
+
+STEP="scale to $SCALED"
+t=$(date +%s%N)
+compose 180 up -d --no-build --no-recreate --scale node=$SCALED ||
+  fail "compose up --scale node=$SCALED failed"
+wait_ring $SCALED 90
+say "ring of $SCALED ready ($(secs_since "$t")s after scaling)"
+STEP="read on $SCALED nodes"
+files read
+
+STEP="stop one node"
+# compose stop takes whole services; one replica is stopped as compose
+# would stop it: SIGTERM, then SIGKILL after the grace period.
+victim=$(timeout 30 "${DC[@]}" ps -q node 2>/dev/null | sed -n 2p)
+[ -n "$victim" ] || fail "no node container to stop"
+name=$(docker inspect -f '{{.Name}}' "$victim")
+t=$(date +%s%N)
+timeout 60 docker stop -t 30 "$victim" >/dev/null || fail "cannot stop $name"
+code=$(docker inspect -f '{{.State.ExitCode}}' "$victim")
+[ "$code" = 0 ] || fail "${name#/} exited $code, not 0 (graceful leave)"
+wait_ring $((SCALED - 1)) 60
+say "stopped ${name#/}: left the ring, exit 0 ($(secs_since "$t")s)"
+STEP="read after the stop"
+files read
+
+STEP="done"
+FIGURES+=("$FILES files read back on $SCALED nodes and after a stop")
