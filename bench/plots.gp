@@ -16,11 +16,13 @@ unset logscale x
 set output "throughput.png"
 set title "Throughput against cluster size"
 set xlabel "nodes"
-set ylabel "operations per second"
+set ylabel "operations per second (log scale)"
 set logscale x 2
+set logscale y
 cols = system("cat throughput.cols")
 plot for [i=1:words(cols)] "throughput.dat" using 1:(column(i+1)) with linespoints lw 2 title word(cols, i)
 unset logscale x
+unset logscale y
 
 set output "sim-hops.png"
 set title "Routing simulation: path length against ring size"

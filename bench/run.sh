@@ -38,16 +38,19 @@ started=$(date +%s)
 PHASES="$OUT/phases.csv"
 echo "nodes,op,size,concurrency,count,ops_per_s,p50_us,p90_us,p99_us,max_us,errors,mean_hops" >"$PHASES"
 NODES_CSV="$OUT/nodes.csv"
-echo "nodes,last_join_ms,last_join_wall_ms,rss_idle_mean_kib,rss_idle_max_kib,rss_load_mean_kib,rss_load_max_kib" >"$NODES_CSV"
+echo "nodes,last_join_ms,last_join_wall_ms,rss_idle_mean_kib,rss_idle_max_kib,rss_idle_anon_kib,rss_load_mean_kib,rss_load_max_kib,rss_load_anon_kib" >"$NODES_CSV"
 
-rss_stats() { # CLUSTER_DIR -> "mean max" in KiB over the nodes
-  local total=0 max=0 n=0 kb p
+rss_stats() { # CLUSTER_DIR -> "mean max anon_mean" in KiB over the nodes
+  local total=0 max=0 anon=0 n=0 kb an p st
   for p in "$1"/pids/node-*; do
-    kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$(cat "$p")/status" 2>/dev/null || echo 0)
-    total=$((total + kb)); n=$((n + 1))
+    st=/proc/$(cat "$p")/status
+    kb=$(awk '/^VmRSS:/ {print $2}' "$st" 2>/dev/null || echo 0)
+    an=$(awk '/^RssAnon:/ {print $2}' "$st" 2>/dev/null || echo 0)
+    total=$((total + kb)); anon=$((anon + an)); n=$((n + 1))
     [ "$kb" -gt "$max" ] && max=$kb
   done
-  echo "$((total / (n > 0 ? n : 1))) $max"
+  [ "$n" -gt 0 ] || n=1
+  echo "$((total / n)) $max $((anon / n))"
 }
 
 json_field() { # JSON KEY -> value (numbers and flat objects only)
@@ -78,7 +81,7 @@ for n in $SIZES; do
   last=$(ls -t "$dir"/logs/node-*.log | head -1)
   join_ms=$(sed -nE 's/.*joined the ring: .*\(([0-9]+) ms\).*/\1/p' "$last" | tail -1)
   sleep 1
-  read -r idle_mean idle_max < <(rss_stats "$dir")
+  read -r idle_mean idle_max idle_anon < <(rss_stats "$dir")
   for size in 1024 65536; do
     for conc in 1 64; do
       count=$SEQ_COUNT; [ "$conc" -gt 1 ] && count=$PAR_COUNT
@@ -88,9 +91,9 @@ for n in $SIZES; do
   done
   phase "$n" ping 0 1 "$SEQ_COUNT"
   phase "$n" ping 0 64 "$PAR_COUNT"
-  read -r load_mean load_max < <(rss_stats "$dir")
-  echo "$n,$join_ms,$wall,$idle_mean,$idle_max,$load_mean,$load_max" >>"$NODES_CSV"
-  echo "  last join ${join_ms} ms (spawn to joined ${wall} ms); RSS idle ${idle_mean} KiB mean, ${idle_max} max; after load ${load_mean} / ${load_max}"
+  read -r load_mean load_max load_anon < <(rss_stats "$dir")
+  echo "$n,$join_ms,$wall,$idle_mean,$idle_max,$idle_anon,$load_mean,$load_max,$load_anon" >>"$NODES_CSV"
+  echo "  last join ${join_ms} ms (spawn to joined ${wall} ms); RSS idle ${idle_mean} KiB mean (${idle_anon} private), ${idle_max} max; after load ${load_mean} (${load_anon} private) / ${load_max}"
   ./scripts/cluster.sh stop >/dev/null
 done
 unset CHORD_CLUSTER_DIR

@@ -178,6 +178,34 @@ static void forward(struct node *n, struct rpc_srv_call *call,
   rpc_srv_on_cancel(call, fwd_on_cancel, f);
 }
 
+/* Forwards a copy of req (any of the routed messages) with its hop count
+ * advanced and its direct flag set as given; the fields are found through
+ * the message's descriptor, so one function serves every message type. */
+static void forward_next(struct node *n, struct rpc_srv_call *call,
+                         const struct chord_peer *next,
+                         const ProtobufCMessage *req, bool direct)
+{
+  const ProtobufCMessageDescriptor *d = req->descriptor;
+  const ProtobufCFieldDescriptor *hops =
+      protobuf_c_message_descriptor_get_field_by_name(d, "hops");
+  const ProtobufCFieldDescriptor *dir =
+      protobuf_c_message_descriptor_get_field_by_name(d, "direct");
+  uint8_t *copy = malloc(d->sizeof_message);
+  if (!copy) {
+    rpc_srv_reply_error(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return;
+  }
+  /* A shallow copy: it shares the request's strings and bytes, which
+   * outlive the forward's encoding. */
+  memcpy(copy, req, d->sizeof_message);
+  if (hops)
+    *(uint32_t *)(copy + hops->offset) += 1;
+  if (dir)
+    *(protobuf_c_boolean *)(copy + dir->offset) = direct;
+  forward(n, call, next, (const ProtobufCMessage *)copy);
+  free(copy);
+}
+
 enum route { ROUTE_LOCAL, ROUTE_FORWARD, ROUTE_DONE };
 
 /* A request flagged direct comes from a neighbour handing its range over:
@@ -446,13 +474,9 @@ static void on_write(struct rpc_srv_call *call, const ProtobufCMessage *req,
                  &direct)) {
   case ROUTE_DONE:
     return;
-  case ROUTE_FORWARD: {
-    Chord__V1__WriteRequest f = *r;
-    f.hops = r->hops + 1;
-    f.direct = direct;
-    forward(n, call, next, &f.base);
+  case ROUTE_FORWARD:
+    forward_next(n, call, next, req, direct);
     return;
-  }
   case ROUTE_LOCAL:
     break;
   }
@@ -489,13 +513,9 @@ static void on_read(struct rpc_srv_call *call, const ProtobufCMessage *req,
                  &direct)) {
   case ROUTE_DONE:
     return;
-  case ROUTE_FORWARD: {
-    Chord__V1__ReadRequest f = *r;
-    f.hops = r->hops + 1;
-    f.direct = direct;
-    forward(n, call, next, &f.base);
+  case ROUTE_FORWARD:
+    forward_next(n, call, next, req, direct);
     return;
-  }
   case ROUTE_LOCAL:
     break;
   }
@@ -522,13 +542,9 @@ static void on_delete(struct rpc_srv_call *call, const ProtobufCMessage *req,
                  &next, &direct)) {
   case ROUTE_DONE:
     return;
-  case ROUTE_FORWARD: {
-    Chord__V1__DeleteRequest f = *r;
-    f.hops = r->hops + 1;
-    f.direct = direct;
-    forward(n, call, next, &f.base);
+  case ROUTE_FORWARD:
+    forward_next(n, call, next, req, direct);
     return;
-  }
   case ROUTE_LOCAL:
     break;
   }
@@ -658,12 +674,9 @@ static void on_find_successor(struct rpc_srv_call *call,
                  &next, &direct)) {
   case ROUTE_DONE:
     return;
-  case ROUTE_FORWARD: {
-    Chord__V1__FindSuccessorRequest f = *r;
-    f.hops = r->hops + 1;
-    forward(n, call, next, &f.base);
+  case ROUTE_FORWARD:
+    forward_next(n, call, next, req, false);
     return;
-  }
   case ROUTE_LOCAL:
     break;
   }
