@@ -481,6 +481,7 @@ static void on_post_join(struct rpc_result *r, void *ud)
   }
   n->state = NODE_JOINED;
   n->registered = true;
+  n->d.serving = true;
   uint64_t took = node_now_ms() - n->join_started_ms;
   LOG_INFO("joined the ring: %zu members, pred %s, succ %s (%llu ms)",
            n->ring.nmembers, n->ring.ft.pred.addr, n->ring.ft.succ[0].addr,

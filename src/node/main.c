@@ -353,6 +353,8 @@ int main(int argc, char **argv)
     daemon_run(&n.d);
     goto out_store;
   }
+  /* Health says SERVING only once the node is a member (PostJoin). */
+  n.d.serving = false;
   if (resolve_self(&n)) {
     node_stop(&n, 1);
     daemon_run(&n.d);

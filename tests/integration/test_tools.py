@@ -27,6 +27,23 @@ class ToolsTest(T.ClusterTest):
         self.assertEqual(r.returncode, 3)
         self.assertTrue(r.stderr.startswith(b"chordctl: "))
 
+    def test_health_not_serving_until_joined(self):
+        # A ghost holds the join lock, so a new node waits to join: its
+        # health says NOT_SERVING (exit 5) until it is a member.
+        c = T.Cluster(sn_args=["--lease", "1500ms"])
+        try:
+            ghost = T.C.NodeInfo(id=T.id_bytes(5), addr="127.0.0.1:1")
+            c.sn_stub.Join(T.S.JoinRequest(node=ghost), timeout=2)
+            n = c.add_node(wait=False)
+            r = T.chordctl(["--json", "health", n.addr])
+            self.assertEqual(r.returncode, 5, r.stdout + r.stderr)
+            self.assertEqual(json.loads(r.stdout)["status"], "NOT_SERVING")
+            c.wait_joined([n])
+            r = T.chordctl(["health", n.addr])
+            self.assertEqual(r.returncode, 0, r.stderr)
+        finally:
+            c.close()
+
     def test_bench_every_op(self):
         for op in ("write", "read", "mixed", "ping"):
             for conc in ("1", "16"):
