@@ -133,6 +133,8 @@ static void on_join(struct rpc_result *r, void *ud)
     return;
   }
   const Chord__V1__JoinResponse *jr = (const Chord__V1__JoinResponse *)r->resp;
+  n->lease_ms = jr->lease_ms;
+  n->lease_at = node_now_ms();
   struct chord_peer *list = calloc(jr->n_members + 1, sizeof(*list));
   const char *why = "out of memory";
   size_t k = 0;
@@ -302,8 +304,38 @@ bad:
   fail_join(n, "bad key transfer from %s: %s", n->succ_at_join.addr, why);
 }
 
+static void transfer_send(struct node *n);
+
+/* The supernode renews the lease of the lock holder that calls Join again
+ * (the member list in the answer is not needed here). */
+static void on_renew(struct rpc_result *r, void *ud)
+{
+  struct node *n = ud;
+  if (n->d.stopping)
+    return;
+  if (r->status.code == GRPC_STATUS_OK) {
+    n->lease_at = node_now_ms();
+    LOG_DEBUG("join lease renewed");
+  } else {
+    LOG_WARN("could not renew the join lease (%s); continuing",
+             r->status.message);
+    n->lease_at = node_now_ms(); /* do not ask again before the next half */
+  }
+  transfer_send(n);
+}
+
 static void transfer_send(struct node *n)
 {
+  if (n->lease_ms && node_now_ms() - n->lease_at > n->lease_ms / 2) {
+    /* A long transfer: renew the lease before it runs out. */
+    Chord__V1__JoinRequest req = CHORD__V1__JOIN_REQUEST__INIT;
+    Chord__V1__NodeInfo me;
+    nodeinfo_from_peer(&me, &n->self);
+    req.node = &me;
+    call(n, n->o.supernode, sn_method("Join"), &req.base,
+         &chord__v1__join_response__descriptor, on_renew, n);
+    return;
+  }
   Chord__V1__TransferKeysRequest req = CHORD__V1__TRANSFER_KEYS_REQUEST__INIT;
   Chord__V1__NodeInfo me;
   nodeinfo_from_peer(&me, &n->self);

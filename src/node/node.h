@@ -99,6 +99,8 @@ struct node {
   unsigned transfer_attempts;
   uint8_t transfer_after[CHORD_ID_BYTES]; /* last key of the previous page */
   bool have_after, transfer_started, releasing;
+  uint64_t lease_ms;       /* the join lock's lease, from JoinResponse */
+  uint64_t lease_at;       /* when the lease was last granted or renewed */
   size_t pulled;
   /* key push to the successor while leaving */
   size_t pushed;

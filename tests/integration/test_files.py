@@ -798,6 +798,26 @@ class FilesTest(T.ClusterTest):
         self.assertEqual(self.cli_ok(T.chordctl(["read", name], node=others[1].addr),
                                      "read").stdout, b"some content")
 
+    def test_long_key_transfer_renews_the_join_lease(self):
+        """A joiner that takes over more data than its lease allows renews
+        the lease instead of having PostJoin refused and starting over."""
+        self.c = T.Cluster(sn_args=["--lease", "200ms"])
+        a = self.c.add_node(1 << 159)
+        blob = os.urandom(8 << 20)
+        names = ["big-%d" % i for i in range(12)]
+        for nm in names:
+            a.stub.Write(N.WriteRequest(file=T.C.File(name=nm, content=blob)),
+                         timeout=30 * T.SLOW)
+        # b sits just before a: it takes over every key but a's own id.
+        b = self.c.add_node((1 << 159) - 1)
+        log = b.log()
+        self.assertIn("join lease renewed", log)
+        self.assertNotIn("PostJoin refused", log)
+        self.assertEqual(b.status().keys, 12)
+        self.assertEqual(a.status().keys, 0)
+        for nm in names:
+            r = a.stub.Read(N.ReadRequest(name=nm), timeout=30 * T.SLOW)
+            self.assertEqual(r.file.content, blob)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
