@@ -1,12 +1,10 @@
 # SPDX-License-Identifier: MIT
 # The three programs.
-if(EXISTS ${CMAKE_SOURCE_DIR}/src/supernode/main.c)
-  add_executable(chord-supernode
-    src/supernode/main.c
-    src/supernode/service.c
-    src/supernode/registry.c)
-  target_link_libraries(chord-supernode PRIVATE chord_common)
-endif()
+add_executable(chord-supernode
+  src/supernode/main.c
+  src/supernode/service.c
+  src/supernode/registry.c)
+target_link_libraries(chord-supernode PRIVATE chord_common)
 
 add_executable(chord-node
   src/node/main.c
@@ -18,11 +16,9 @@ add_executable(chord-node
   src/node/store_dir.c)
 target_link_libraries(chord-node PRIVATE chord_common)
 
-if(EXISTS ${CMAKE_SOURCE_DIR}/src/client/main.c)
-  add_executable(chordctl
-    src/client/main.c
-    src/client/commands.c
-    src/client/output.c
-    src/client/bench.c)
-  target_link_libraries(chordctl PRIVATE chord_common)
-endif()
+add_executable(chordctl
+  src/client/main.c
+  src/client/commands.c
+  src/client/output.c
+  src/client/bench.c)
+target_link_libraries(chordctl PRIVATE chord_common)
