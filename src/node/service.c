@@ -763,11 +763,10 @@ static void on_ping(struct rpc_srv_call *call, const ProtobufCMessage *req,
   rpc_srv_reply(call, &resp.base);
 }
 
-static void on_status(struct rpc_srv_call *call, const ProtobufCMessage *req,
-                      void *ud)
+/* Answers Status with the store's figures (read off the loop). */
+static void status_answer(struct node *n, struct rpc_srv_call *call,
+                          bool all_fingers, uint64_t keys, uint64_t bytes)
 {
-  struct node *n = ud;
-  const Chord__V1__StatusRequest *r = (const Chord__V1__StatusRequest *)req;
   const struct finger_table *ft = &n->ring.ft;
   Chord__V1__StatusResponse resp = CHORD__V1__STATUS_RESPONSE__INIT;
   Chord__V1__NodeInfo me, pred, succ[FINGER_SUCC_MAX], *succp[FINGER_SUCC_MAX];
@@ -776,7 +775,6 @@ static void on_status(struct rpc_srv_call *call, const ProtobufCMessage *req,
   struct chord_peer distinct[FINGER_COUNT];
   unsigned idx[FINGER_COUNT];
   size_t nf;
-  uint64_t keys, bytes;
 
   nodeinfo_from_peer(&me, &n->self);
   resp.self = &me;
@@ -794,7 +792,7 @@ static void on_status(struct rpc_srv_call *call, const ProtobufCMessage *req,
   resp.successors = succp;
   if (!member) {
     nf = 0;
-  } else if (r->all_fingers) {
+  } else if (all_fingers) {
     for (size_t i = 0; i < FINGER_COUNT; i++) {
       distinct[i] = ft->finger[i];
       idx[i] = (unsigned)i;
@@ -812,13 +810,62 @@ static void on_status(struct rpc_srv_call *call, const ProtobufCMessage *req,
   }
   resp.n_fingers = nf;
   resp.fingers = fingp;
-  store_stats(n->store, &keys, &bytes);
   resp.keys = keys;
   resp.bytes = bytes;
   resp.version = CHORD_VERSION;
   resp.uptime_ms = node_now_ms() - n->started_ms;
   resp.joined = member && n->registered;
   rpc_srv_reply(call, &resp.base);
+}
+
+struct stat_job {
+  struct job j;
+  struct rpc_srv_call *call; /* NULL once the server answered it itself */
+  bool all_fingers;
+  uint64_t keys, bytes;
+};
+
+static void stat_on_cancel(struct rpc_srv_call *call, void *ud)
+{
+  struct stat_job *sj = ud;
+  (void)call;
+  sj->call = NULL;
+}
+
+/* The dir store's lock may be held across an fsync: not on the loop. */
+static void stat_work(struct job *j)
+{
+  struct stat_job *sj = (struct stat_job *)j;
+  store_stats(j->n->store, &sj->keys, &sj->bytes);
+}
+
+static void stat_done(struct job *j)
+{
+  struct stat_job *sj = (struct stat_job *)j;
+  if (sj->call) {
+    rpc_srv_on_cancel(sj->call, NULL, NULL);
+    status_answer(j->n, sj->call, sj->all_fingers, sj->keys, sj->bytes);
+  }
+  free(sj);
+}
+
+static void on_status(struct rpc_srv_call *call, const ProtobufCMessage *req,
+                      void *ud)
+{
+  struct node *n = ud;
+  const Chord__V1__StatusRequest *r = (const Chord__V1__StatusRequest *)req;
+  struct stat_job *sj = calloc(1, sizeof(*sj));
+  if (!sj) {
+    rpc_srv_reply_error(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return;
+  }
+  sj->j.n = n;
+  sj->j.work = stat_work;
+  sj->j.done = stat_done;
+  sj->call = call;
+  sj->all_fingers = r->all_fingers;
+  rpc_srv_on_cancel(call, stat_on_cancel, sj);
+  node_job_submit(n, &sj->j);
 }
 
 /* ---- TransferKeys: a successor hands a range to a joiner ----------------- */
