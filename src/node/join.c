@@ -822,7 +822,7 @@ void node_leave_start(struct node *n)
   n->give.to = n->ring.ft.succ[0];
   n->give.from = n->ring.ft.pred.id;
   n->give.upto = n->self.id;
-  n->give.started_ms = n->give.last_ms = node_now_ms();
+  n->give.last_ms = node_now_ms();
   n->pushed = 0;
   leave_push(n);
 }

@@ -43,7 +43,6 @@ struct handoff {
   struct chord_peer to;
   struct chord_id from, upto; /* the range (from, upto] */
   struct keyset changed;
-  uint64_t started_ms;
   uint64_t last_ms; /* last request of the joiner */
 };
 
@@ -80,7 +79,6 @@ struct node {
   struct handoff give;     /* our range (part) going to another node */
   struct parked *parked, **parked_tail;
   bool park_own;           /* park writes/deletes for give's range */
-  rpc_handler_cb release_wait; /* a release waiting for jobs to drain */
   struct rpc_srv_call *release_call;
   const ProtobufCMessage *release_req;
   /* join and membership */

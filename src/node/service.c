@@ -1166,7 +1166,6 @@ static void on_transfer_keys(struct rpc_srv_call *call,
     n->give.to = to;
     n->give.from = from;
     n->give.upto = upto;
-    n->give.started_ms = node_now_ms();
     LOG_INFO("handing keys to joiner %s", to.addr);
   }
   n->give.last_ms = node_now_ms();
@@ -1179,7 +1178,11 @@ static void on_transfer_keys(struct rpc_srv_call *call,
   p->call = call;
   p->from = from;
   p->upto = upto;
-  p->max_bytes = r->max_bytes ? r->max_bytes : n->o.page_bytes;
+  /* The caller may ask for smaller pages, never for larger ones: a page is
+   * held in memory whole. */
+  p->max_bytes = r->max_bytes && r->max_bytes < n->o.page_bytes
+                     ? r->max_bytes
+                     : n->o.page_bytes;
   if (r->after.len) {
     memcpy(p->after.b, r->after.data, CHORD_ID_BYTES);
     p->has_after = true;
