@@ -275,6 +275,29 @@ static enum route decide(struct node *n, struct rpc_srv_call *call,
   return ROUTE_FORWARD;
 }
 
+/* Routes a request for key: true when this node serves it; otherwise it
+ * has been forwarded (a copy with its hop count advanced), parked or
+ * answered. */
+static bool serve_here(struct node *n, struct rpc_srv_call *call,
+                       const ProtobufCMessage *req, rpc_handler_cb self_cb,
+                       const struct chord_id *key, bool mutating,
+                       bool direct_in, uint32_t hops)
+{
+  const struct chord_peer *next;
+  bool direct;
+  switch (decide(n, call, req, self_cb, key, mutating, direct_in, hops, &next,
+                 &direct)) {
+  case ROUTE_LOCAL:
+    return true;
+  case ROUTE_FORWARD:
+    forward_next(n, call, next, req, direct);
+    return false;
+  case ROUTE_DONE:
+    break;
+  }
+  return false;
+}
+
 /* ---- local store operations ---------------------------------------------- */
 
 struct op {
@@ -453,8 +476,6 @@ static void on_write(struct rpc_srv_call *call, const ProtobufCMessage *req,
   struct node *n = ud;
   const Chord__V1__WriteRequest *r = (const Chord__V1__WriteRequest *)req;
   struct chord_id key;
-  const struct chord_peer *next;
-  bool direct;
   if (!r->file) {
     rpc_srv_reply_error(call, GRPC_STATUS_INVALID_ARGUMENT,
                         "the request carries no file");
@@ -470,16 +491,8 @@ static void on_write(struct rpc_srv_call *call, const ProtobufCMessage *req,
     return;
   }
   chord_id_sha1_str(&key, r->file->name);
-  switch (decide(n, call, req, on_write, &key, true, r->direct, r->hops, &next,
-                 &direct)) {
-  case ROUTE_DONE:
+  if (!serve_here(n, call, req, on_write, &key, true, r->direct, r->hops))
     return;
-  case ROUTE_FORWARD:
-    forward_next(n, call, next, req, direct);
-    return;
-  case ROUTE_LOCAL:
-    break;
-  }
   struct op *o = op_new(n, call, &key, r->hops);
   if (!o)
     return;
@@ -504,21 +517,11 @@ static void on_read(struct rpc_srv_call *call, const ProtobufCMessage *req,
   struct node *n = ud;
   const Chord__V1__ReadRequest *r = (const Chord__V1__ReadRequest *)req;
   struct chord_id key;
-  const struct chord_peer *next;
-  bool direct;
   if (!check_name(call, r->name))
     return;
   chord_id_sha1_str(&key, r->name);
-  switch (decide(n, call, req, on_read, &key, false, r->direct, r->hops, &next,
-                 &direct)) {
-  case ROUTE_DONE:
+  if (!serve_here(n, call, req, on_read, &key, false, r->direct, r->hops))
     return;
-  case ROUTE_FORWARD:
-    forward_next(n, call, next, req, direct);
-    return;
-  case ROUTE_LOCAL:
-    break;
-  }
   struct op *o = op_new(n, call, &key, r->hops);
   if (!o)
     return;
@@ -533,21 +536,11 @@ static void on_delete(struct rpc_srv_call *call, const ProtobufCMessage *req,
   struct node *n = ud;
   const Chord__V1__DeleteRequest *r = (const Chord__V1__DeleteRequest *)req;
   struct chord_id key;
-  const struct chord_peer *next;
-  bool direct;
   if (!check_name(call, r->name))
     return;
   chord_id_sha1_str(&key, r->name);
-  switch (decide(n, call, req, on_delete, &key, true, r->direct, r->hops,
-                 &next, &direct)) {
-  case ROUTE_DONE:
+  if (!serve_here(n, call, req, on_delete, &key, true, r->direct, r->hops))
     return;
-  case ROUTE_FORWARD:
-    forward_next(n, call, next, req, direct);
-    return;
-  case ROUTE_LOCAL:
-    break;
-  }
   struct op *o = op_new(n, call, &key, r->hops);
   if (!o)
     return;
@@ -663,23 +656,14 @@ static void on_find_successor(struct rpc_srv_call *call,
   const Chord__V1__FindSuccessorRequest *r =
       (const Chord__V1__FindSuccessorRequest *)req;
   struct chord_id key;
-  const struct chord_peer *next;
-  bool direct;
   if (chord_id_from_bytes(&key, r->id.data, r->id.len)) {
     rpc_srv_reply_error(call, GRPC_STATUS_INVALID_ARGUMENT,
                         "the id is not 20 bytes");
     return;
   }
-  switch (decide(n, call, req, on_find_successor, &key, false, false, r->hops,
-                 &next, &direct)) {
-  case ROUTE_DONE:
+  if (!serve_here(n, call, req, on_find_successor, &key, false, false,
+                  r->hops))
     return;
-  case ROUTE_FORWARD:
-    forward_next(n, call, next, req, false);
-    return;
-  case ROUTE_LOCAL:
-    break;
-  }
   Chord__V1__FindSuccessorResponse resp =
       CHORD__V1__FIND_SUCCESSOR_RESPONSE__INIT;
   Chord__V1__NodeInfo me;
