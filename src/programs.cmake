@@ -11,6 +11,7 @@ add_executable(chord-node
   src/node/service.c
   src/node/join.c
   src/node/ring.c
+  src/node/transfer.c
   src/node/store.c
   src/node/store_mem.c
   src/node/store_dir.c)

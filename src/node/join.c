@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/nodeinfo.h"
 #include "node/node.h"
+#include "node/transfer.h"
 
 #define SN_SVC (&chord__v1__supernode__descriptor)
 
@@ -204,15 +205,22 @@ struct pull {
   size_t ndeleted;
   bool more, release;
   uint8_t last[CHORD_ID_BYTES];
+  int rc; /* the first store failure */
 };
 
 static void pull_work(struct job *j)
 {
   struct pull *p = (struct pull *)j;
-  for (size_t i = 0; i < p->n; i++)
-    store_put(j->n->store, p->entries[i], STORE_PUT_IF_NEWER);
-  for (size_t i = 0; i < p->ndeleted; i++)
-    store_del(j->n->store, &p->deleted[i]);
+  for (size_t i = 0; i < p->n && !p->rc; i++) {
+    int rc = store_put(j->n->store, p->entries[i], STORE_PUT_IF_NEWER);
+    if (rc && rc != CHORD_EEXIST) /* EEXIST: ours is newer */
+      p->rc = rc;
+  }
+  for (size_t i = 0; i < p->ndeleted && !p->rc; i++) {
+    int rc = store_del(j->n->store, &p->deleted[i]);
+    if (rc && rc != CHORD_ENOTFOUND)
+      p->rc = rc;
+  }
 }
 
 static void on_transfer_retry(uv_timer_t *t);
@@ -222,9 +230,11 @@ static void pull_done(struct job *j)
   struct pull *p = (struct pull *)j;
   struct node *n = j->n;
   bool more = p->more, release = p->release;
+  int rc = p->rc;
   uint8_t last[CHORD_ID_BYTES];
   memcpy(last, p->last, sizeof(last));
-  n->pulled += p->n;
+  if (!rc)
+    n->pulled += p->n;
   for (size_t i = 0; i < p->n; i++)
     store_entry_unref(p->entries[i]);
   free(p->entries);
@@ -232,6 +242,22 @@ static void pull_done(struct job *j)
   free(p);
   if (n->d.stopping)
     return;
+  if (rc && !release) {
+    /* The page did not land: ask for the same page again. */
+    if (++n->transfer_attempts > 5) {
+      fail_join(n, "cannot store the keys taken over from %s: %s",
+                n->succ_at_join.addr, chord_strerror(rc));
+      return;
+    }
+    LOG_WARN("storing keys from %s failed (%s); retrying",
+             n->succ_at_join.addr, chord_strerror(rc));
+    timer_once(n, backoff_ms(n->transfer_attempts + 2), on_transfer_retry);
+    return;
+  }
+  if (rc)
+    LOG_ERROR("storing the last changes handed over by %s failed (%s): "
+              "some of them are lost",
+              n->succ_at_join.addr, chord_strerror(rc));
   if (!release) {
     transfer_page(n, more ? last : NULL);
     return;
@@ -571,131 +597,66 @@ struct push {
   struct job j;
   struct chord_id from, upto, after;
   bool has_after, final;
-  struct chord_id *changed;
+  struct chord_id *changed; /* final: the keys changed during the leave */
   size_t nchanged;
-  struct store_entry **entries;
-  size_t n, cap;
-  struct chord_id *deleted;
-  size_t ndeleted;
-  bool more;
+  struct xfer_batch batch;
+  int rc;
 };
 
 static void push_free(struct push *p)
 {
-  for (size_t i = 0; i < p->n; i++)
-    store_entry_unref(p->entries[i]);
-  free(p->entries);
+  xfer_batch_clear(&p->batch);
   free(p->changed);
-  free(p->deleted);
   free(p);
 }
 
-static int push_add(struct push *p, struct store_entry *e)
-{
-  if (p->n == p->cap) {
-    size_t ncap = p->cap ? p->cap * 2 : 32;
-    struct store_entry **ne = realloc(p->entries, ncap * sizeof(*ne));
-    if (!ne)
-      return CHORD_ENOMEM;
-    p->entries = ne;
-    p->cap = ncap;
-  }
-  p->entries[p->n++] = e;
-  return 0;
-}
-
+/* Off the loop: the next page of our range, or the final changes. */
 static void push_work(struct job *j)
 {
   struct push *p = (struct push *)j;
-  struct store *s = j->n->store;
-  if (p->final) {
-    p->deleted = calloc(p->nchanged ? p->nchanged : 1, sizeof(*p->deleted));
-    for (size_t i = 0; i < p->nchanged; i++) {
-      struct store_entry *e;
-      if (store_get(s, &p->changed[i], &e) == 0) {
-        if (push_add(p, e))
-          store_entry_unref(e);
-      } else if (p->deleted) {
-        p->deleted[p->ndeleted++] = p->changed[i];
-      }
-    }
-    return;
-  }
-  struct chord_id *keys = NULL, da, d;
-  size_t nk = 0;
-  uint64_t bytes = 0;
-  if (store_keys_in(s, &p->from, &p->upto, &keys, &nk))
-    return;
-  if (p->has_after)
-    chord_id_sub(&da, &p->after, &p->from);
-  for (size_t i = 0; i < nk; i++) {
-    chord_id_sub(&d, &keys[i], &p->from);
-    if (p->has_after && chord_id_cmp(&d, &da) <= 0)
-      continue;
-    if (p->n && bytes >= j->n->o.page_bytes) {
-      p->more = true;
-      break;
-    }
-    struct store_entry *e;
-    if (store_get(s, &keys[i], &e))
-      continue;
-    if (push_add(p, e)) {
-      store_entry_unref(e);
-      break;
-    }
-    bytes += e->len + e->name_len;
-  }
-  free(keys);
+  if (p->final)
+    p->rc = xfer_collect_changes(j->n->store, p->changed, p->nchanged,
+                                 &p->batch);
+  else
+    p->rc = xfer_collect_range(j->n->store, &p->from, &p->upto,
+                               p->has_after ? &p->after : NULL,
+                               j->n->o.page_bytes, &p->batch);
 }
 
-struct push_call {
-  struct node *n;
-  struct push *p;
-};
-
 static void on_replicate(struct rpc_result *r, void *ud);
+
+/* The hand-off cannot go on: our files stay here (the successor does not
+ * have them all), and we leave the ring anyway, as asked. */
+static void leave_handoff_failed(struct node *n, const char *why)
+{
+  LOG_ERROR("handing keys to %s failed (%s): its files stay only here",
+            n->give.to.addr, why);
+  n->park_own = false;
+  node_svc_unpark(n);
+  leave_tell_supernode(n);
+}
 
 static void push_send(struct node *n, struct push *p)
 {
   Chord__V1__ReplicateRequest req = CHORD__V1__REPLICATE_REQUEST__INIT;
   Chord__V1__NodeInfo me;
-  Chord__V1__File *files = calloc(p->n ? p->n : 1, sizeof(*files));
-  Chord__V1__File **fp = calloc(p->n ? p->n : 1, sizeof(*fp));
-  ProtobufCBinaryData *del = calloc(p->ndeleted ? p->ndeleted : 1,
-                                    sizeof(*del));
-  if (!files || !fp || !del) {
-    free(files);
-    free(fp);
-    free(del);
-    LOG_ERROR("out of memory while leaving: keys not handed over");
+  struct xfer_wire w;
+  if (p->rc || xfer_wire_make(&p->batch, &w)) {
+    const char *why = p->rc ? chord_strerror(p->rc) : "out of memory";
     push_free(p);
-    leave_tell_supernode(n);
+    leave_handoff_failed(n, why);
     return;
-  }
-  for (size_t i = 0; i < p->n; i++) {
-    chord__v1__file__init(&files[i]);
-    files[i].name = p->entries[i]->name;
-    files[i].content.data = p->entries[i]->content;
-    files[i].content.len = p->entries[i]->len;
-    files[i].version = p->entries[i]->version;
-    fp[i] = &files[i];
-  }
-  for (size_t i = 0; i < p->ndeleted; i++) {
-    del[i].data = p->deleted[i].b;
-    del[i].len = CHORD_ID_BYTES;
   }
   nodeinfo_from_peer(&me, &n->self);
   req.from = &me;
-  req.n_files = p->n;
-  req.files = fp;
-  req.n_deleted = p->ndeleted;
-  req.deleted = del;
-  n->pushed += p->n;
+  req.n_files = p->batch.n;
+  req.files = w.ptrs;
+  req.n_deleted = p->batch.ndeleted;
+  req.deleted = w.deleted;
+  n->pushed += p->batch.n;
   call(n, n->give.to.addr, node_method("Replicate"), &req.base,
        &chord__v1__replicate_response__descriptor, on_replicate, p);
-  free(files);
-  free(fp);
-  free(del);
+  xfer_wire_free(&w);
 }
 
 static void push_done(struct job *j)
@@ -713,18 +674,14 @@ static void on_replicate(struct rpc_result *r, void *ud)
 {
   struct push *p = ud;
   struct node *n = p->j.n;
-  bool final = p->final, more = p->more;
+  bool final = p->final, more = p->batch.more;
   struct chord_id last;
-  bool has_last = p->n > 0;
+  bool has_last = p->batch.n > 0;
   if (has_last)
-    last = p->entries[p->n - 1]->key;
+    last = p->batch.entries[p->batch.n - 1]->key;
   push_free(p);
   if (r->status.code != GRPC_STATUS_OK) {
-    LOG_ERROR("handing keys to %s failed (%s): its files stay only here",
-              n->give.to.addr, r->status.message);
-    n->park_own = false;
-    node_svc_unpark(n);
-    leave_tell_supernode(n);
+    leave_handoff_failed(n, r->status.message);
     return;
   }
   if (!final) {

@@ -11,6 +11,7 @@
 #include "common/name.h"
 #include "common/nodeinfo.h"
 #include "node/node.h"
+#include "node/transfer.h"
 
 #define NODE_SVC (&chord__v1__node__descriptor)
 
@@ -860,16 +861,10 @@ struct page {
   struct chord_id from, upto, after;
   bool has_after;
   uint64_t max_bytes;
-  struct store_entry **entries;
-  size_t n;
-  bool more;
-  int rc;
-  /* release: changed keys in, their entries / deletions out */
-  bool release;
-  struct chord_id *changed;
+  struct chord_id *changed; /* release: the keys changed during the hand-off */
   size_t nchanged;
-  struct chord_id *deleted;
-  size_t ndeleted;
+  struct xfer_batch batch;  /* what goes back */
+  int rc;
 };
 
 static void page_on_cancel(struct rpc_srv_call *call, void *ud)
@@ -879,86 +874,27 @@ static void page_on_cancel(struct rpc_srv_call *call, void *ud)
   p->call = NULL;
 }
 
-static int page_add(struct page *p, struct store_entry *e, size_t *cap)
-{
-  if (p->n == *cap) {
-    size_t ncap = *cap ? *cap * 2 : 32;
-    struct store_entry **ne = realloc(p->entries, ncap * sizeof(*ne));
-    if (!ne)
-      return CHORD_ENOMEM;
-    p->entries = ne;
-    *cap = ncap;
-  }
-  p->entries[p->n++] = e;
-  return 0;
-}
-
-/* Off the loop: collects the entries after p->after in (from, upto], in
- * clockwise order, up to max_bytes (at least one). */
+/* Off the loop: the next page of the range. */
 static void page_work(struct job *j)
 {
   struct page *p = (struct page *)j;
-  struct store *s = j->n->store;
-  struct chord_id *keys = NULL, dist_after, d;
-  size_t nk = 0, cap = 0;
-  uint64_t bytes = 0;
-  p->rc = store_keys_in(s, &p->from, &p->upto, &keys, &nk);
-  if (p->rc)
-    return;
-  if (p->has_after)
-    chord_id_sub(&dist_after, &p->after, &p->from);
-  for (size_t i = 0; i < nk; i++) {
-    chord_id_sub(&d, &keys[i], &p->from);
-    if (p->has_after && chord_id_cmp(&d, &dist_after) <= 0)
-      continue;
-    if (p->n > 0 && bytes >= p->max_bytes) {
-      p->more = true;
-      break;
-    }
-    struct store_entry *e;
-    if (store_get(s, &keys[i], &e))
-      continue; /* deleted meanwhile: a later change record covers it */
-    if (page_add(p, e, &cap)) {
-      store_entry_unref(e);
-      p->rc = CHORD_ENOMEM;
-      break;
-    }
-    bytes += e->len + e->name_len;
-  }
-  free(keys);
+  p->rc = xfer_collect_range(j->n->store, &p->from, &p->upto,
+                             p->has_after ? &p->after : NULL, p->max_bytes,
+                             &p->batch);
 }
 
 /* Off the loop: the current state of every changed key. */
 static void release_work(struct job *j)
 {
   struct page *p = (struct page *)j;
-  size_t cap = 0;
-  p->deleted = calloc(p->nchanged ? p->nchanged : 1, sizeof(*p->deleted));
-  if (!p->deleted) {
-    p->rc = CHORD_ENOMEM;
-    return;
-  }
-  for (size_t i = 0; i < p->nchanged; i++) {
-    struct store_entry *e;
-    if (store_get(j->n->store, &p->changed[i], &e) == 0) {
-      if (page_add(p, e, &cap)) {
-        store_entry_unref(e);
-        p->rc = CHORD_ENOMEM;
-        return;
-      }
-    } else {
-      p->deleted[p->ndeleted++] = p->changed[i];
-    }
-  }
+  p->rc = xfer_collect_changes(j->n->store, p->changed, p->nchanged,
+                               &p->batch);
 }
 
 static void page_free(struct page *p)
 {
-  for (size_t i = 0; i < p->n; i++)
-    store_entry_unref(p->entries[i]);
-  free(p->entries);
+  xfer_batch_clear(&p->batch);
   free(p->changed);
-  free(p->deleted);
   free(p);
 }
 
@@ -966,39 +902,19 @@ static void page_reply(struct page *p)
 {
   Chord__V1__TransferKeysResponse resp =
       CHORD__V1__TRANSFER_KEYS_RESPONSE__INIT;
-  Chord__V1__File *files = calloc(p->n ? p->n : 1, sizeof(*files));
-  Chord__V1__File **fp = calloc(p->n ? p->n : 1, sizeof(*fp));
-  ProtobufCBinaryData *del =
-      calloc(p->ndeleted ? p->ndeleted : 1, sizeof(*del));
-  if (!files || !fp || !del) {
+  struct xfer_wire w;
+  if (xfer_wire_make(&p->batch, &w)) {
     rpc_srv_reply_error(p->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
                         "out of memory");
-    goto out;
+    return;
   }
-  for (size_t i = 0; i < p->n; i++) {
-    chord__v1__file__init(&files[i]);
-    files[i].name = p->entries[i]->name;
-    files[i].content.data = p->entries[i]->content;
-    files[i].content.len = p->entries[i]->len;
-    files[i].version = p->entries[i]->version;
-    files[i].key.data = p->entries[i]->key.b;
-    files[i].key.len = CHORD_ID_BYTES;
-    fp[i] = &files[i];
-  }
-  for (size_t i = 0; i < p->ndeleted; i++) {
-    del[i].data = p->deleted[i].b;
-    del[i].len = CHORD_ID_BYTES;
-  }
-  resp.n_files = p->n;
-  resp.files = fp;
-  resp.more = p->more;
-  resp.n_deleted = p->ndeleted;
-  resp.deleted = del;
+  resp.n_files = p->batch.n;
+  resp.files = w.ptrs;
+  resp.more = p->batch.more;
+  resp.n_deleted = p->batch.ndeleted;
+  resp.deleted = w.deleted;
   rpc_srv_reply(p->call, &resp.base);
-out:
-  free(files);
-  free(fp);
-  free(del);
+  xfer_wire_free(&w);
 }
 
 static void page_done(struct job *j)
@@ -1173,7 +1089,6 @@ static void on_transfer_keys(struct rpc_srv_call *call,
   }
   rpc_srv_on_cancel(call, page_on_cancel, p);
   if (r->release) {
-    p->release = true;
     p->changed = n->give.changed.keys;
     p->nchanged = n->give.changed.n;
     n->give.changed.keys = NULL;

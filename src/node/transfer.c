@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* Collecting entries for a hand-off, and their wire form. Collection reads
+ * the store, so it runs on a store job (off the loop for the dir store). */
+#include "node/transfer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+
+void xfer_batch_clear(struct xfer_batch *b)
+{
+  for (size_t i = 0; i < b->n; i++)
+    store_entry_unref(b->entries[i]);
+  free(b->entries);
+  free(b->deleted);
+  memset(b, 0, sizeof(*b));
+}
+
+/* Takes the reference e. */
+static int batch_add(struct xfer_batch *b, struct store_entry *e)
+{
+  if (b->n == b->cap) {
+    size_t ncap = b->cap ? b->cap * 2 : 32;
+    struct store_entry **ne = realloc(b->entries, ncap * sizeof(*ne));
+    if (!ne) {
+      store_entry_unref(e);
+      return CHORD_ENOMEM;
+    }
+    b->entries = ne;
+    b->cap = ncap;
+  }
+  b->entries[b->n++] = e;
+  return 0;
+}
+
+int xfer_collect_range(struct store *s, const struct chord_id *from,
+                       const struct chord_id *upto,
+                       const struct chord_id *after, uint64_t max_bytes,
+                       struct xfer_batch *b)
+{
+  struct chord_id *keys = NULL, dist_after, d;
+  size_t nk = 0;
+  uint64_t bytes = 0;
+  int rc = store_keys_in(s, from, upto, &keys, &nk);
+  if (rc)
+    return rc;
+  if (after)
+    chord_id_sub(&dist_after, after, from);
+  for (size_t i = 0; i < nk; i++) {
+    chord_id_sub(&d, &keys[i], from);
+    if (after && chord_id_cmp(&d, &dist_after) <= 0)
+      continue;
+    if (b->n > 0 && bytes >= max_bytes) {
+      b->more = true;
+      break;
+    }
+    struct store_entry *e;
+    if (store_get(s, &keys[i], &e))
+      continue; /* deleted meanwhile: the hand-off's change list has it */
+    bytes += e->len + e->name_len;
+    rc = batch_add(b, e);
+    if (rc)
+      break;
+  }
+  free(keys);
+  return rc;
+}
+
+int xfer_collect_changes(struct store *s, const struct chord_id *keys,
+                         size_t n, struct xfer_batch *b)
+{
+  b->deleted = calloc(n ? n : 1, sizeof(*b->deleted));
+  if (!b->deleted)
+    return CHORD_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    struct store_entry *e;
+    if (store_get(s, &keys[i], &e) == 0) {
+      if (batch_add(b, e))
+        return CHORD_ENOMEM;
+    } else {
+      b->deleted[b->ndeleted++] = keys[i];
+    }
+  }
+  return 0;
+}
+
+int xfer_wire_make(const struct xfer_batch *b, struct xfer_wire *w)
+{
+  w->files = calloc(b->n ? b->n : 1, sizeof(*w->files));
+  w->ptrs = calloc(b->n ? b->n : 1, sizeof(*w->ptrs));
+  w->deleted = calloc(b->ndeleted ? b->ndeleted : 1, sizeof(*w->deleted));
+  if (!w->files || !w->ptrs || !w->deleted) {
+    xfer_wire_free(w);
+    return CHORD_ENOMEM;
+  }
+  for (size_t i = 0; i < b->n; i++) {
+    const struct store_entry *e = b->entries[i];
+    chord__v1__file__init(&w->files[i]);
+    w->files[i].name = e->name;
+    w->files[i].content.data = e->content;
+    w->files[i].content.len = e->len;
+    w->files[i].version = e->version;
+    w->files[i].key.data = (uint8_t *)e->key.b;
+    w->files[i].key.len = CHORD_ID_BYTES;
+    w->ptrs[i] = &w->files[i];
+  }
+  for (size_t i = 0; i < b->ndeleted; i++) {
+    w->deleted[i].data = b->deleted[i].b;
+    w->deleted[i].len = CHORD_ID_BYTES;
+  }
+  return 0;
+}
+
+void xfer_wire_free(struct xfer_wire *w)
+{
+  free(w->files);
+  free(w->ptrs);
+  free(w->deleted);
+  memset(w, 0, sizeof(*w));
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* Batches of entries moving between nodes: a page of a key range, or the
+ * current state of keys changed during a hand-off, and their wire form.
+ * Used by TransferKeys (to a joiner) and Replicate (from a leaver). */
+#ifndef CHORD_NODE_TRANSFER_H
+#define CHORD_NODE_TRANSFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chord/v1/common.pb-c.h"
+#include "node/store.h"
+
+struct xfer_batch {
+  struct store_entry **entries; /* n references, owned by the batch */
+  size_t n, cap;
+  struct chord_id *deleted;     /* keys gone from the store */
+  size_t ndeleted;
+  bool more;                    /* the range has entries past this page */
+};
+
+/* The wire view of a batch: points into its entries (no copy). */
+struct xfer_wire {
+  Chord__V1__File *files;
+  Chord__V1__File **ptrs;       /* n pointers into files */
+  ProtobufCBinaryData *deleted; /* ndeleted 20-byte keys */
+};
+
+/* Frees what b holds and empties it (b itself is the caller's). */
+void xfer_batch_clear(struct xfer_batch *b);
+/* Adds to b the entries of (from, upto] after `after` (NULL: from the
+ * start), in clockwise order, until max_bytes of names and content
+ * (always at least one); sets b->more when some remain. Any thread.
+ * 0 or an error (CHORD_ENOMEM, store errors); b then holds what was
+ * collected and the caller clears it. */
+int xfer_collect_range(struct store *s, const struct chord_id *from,
+                       const struct chord_id *upto,
+                       const struct chord_id *after, uint64_t max_bytes,
+                       struct xfer_batch *b);
+/* Adds to b the current state of each of keys[0..n): the entry when it is
+ * stored, else the key to b->deleted. Any thread. 0 or CHORD_ENOMEM. */
+int xfer_collect_changes(struct store *s, const struct chord_id *keys,
+                         size_t n, struct xfer_batch *b);
+/* Builds the wire view of b (valid while b is). 0 or CHORD_ENOMEM. */
+int xfer_wire_make(const struct xfer_batch *b, struct xfer_wire *w);
+/* Frees the wire view (not the batch). */
+void xfer_wire_free(struct xfer_wire *w);
+
+#endif
