@@ -3,6 +3,8 @@
  * UpdateDHT to every member, PostJoin), heartbeats, and the graceful leave
  * (push keys to the successor, UpdateDHT without us, Leave). Every step is
  * an async call whose completion starts the next. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,11 +68,18 @@ static void timer_once(struct node *n, uint64_t ms, uv_timer_cb cb)
   uv_timer_start(&n->hb_timer, cb, ms, 0);
 }
 
-static void fail_join(struct node *n, const char *fmt, const char *a,
-                      const char *b)
+static void fail_join(struct node *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Logs why the join cannot go on and stops the node (exit 1). */
+static void fail_join(struct node *n, const char *fmt, ...)
 {
-  LOG_ERROR(fmt, a, b);
-  uv_timer_stop(&n->hb_timer);
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  LOG_ERROR("%s", msg);
   node_stop(n, 1);
 }
 
@@ -104,8 +113,8 @@ static void on_join(struct rpc_result *r, void *ud)
   if (r->status.code == GRPC_STATUS_UNAVAILABLE &&
       strncmp(r->status.message, "busy", 4) == 0) {
     if (node_now_ms() - n->join_started_ms > n->o.join_timeout_ms) {
-      fail_join(n, "gave up joining: the supernode stayed busy (%s)%s",
-                r->status.message, "");
+      fail_join(n, "gave up joining: the supernode stayed busy (%s)",
+                r->status.message);
       return;
     }
     LOG_DEBUG("supernode busy (%s); retrying", r->status.message);
@@ -175,17 +184,24 @@ static void on_join(struct rpc_result *r, void *ud)
   return;
 bad:
   free(list);
-  fail_join(n, "the supernode's member list is unusable: %s%s", why, "");
+  fail_join(n, "the supernode's member list is unusable: %s", why);
 }
 
-static void join_send(struct node *n)
+/* Join: the first one takes the lock; the lock holder's next ones renew
+ * its lease. */
+static void join_call(struct node *n, rpc_done_cb cb)
 {
   Chord__V1__JoinRequest req = CHORD__V1__JOIN_REQUEST__INIT;
   Chord__V1__NodeInfo me;
   nodeinfo_from_peer(&me, &n->self);
   req.node = &me;
   call(n, n->o.supernode, sn_method("Join"), &req.base,
-       &chord__v1__join_response__descriptor, on_join, n);
+       &chord__v1__join_response__descriptor, cb, n);
+}
+
+static void join_send(struct node *n)
+{
+  join_call(n, on_join);
 }
 
 void node_join_start(struct node *n)
@@ -354,12 +370,7 @@ static void transfer_send(struct node *n)
 {
   if (n->lease_ms && node_now_ms() - n->lease_at > n->lease_ms / 2) {
     /* A long transfer: renew the lease before it runs out. */
-    Chord__V1__JoinRequest req = CHORD__V1__JOIN_REQUEST__INIT;
-    Chord__V1__NodeInfo me;
-    nodeinfo_from_peer(&me, &n->self);
-    req.node = &me;
-    call(n, n->o.supernode, sn_method("Join"), &req.base,
-         &chord__v1__join_response__descriptor, on_renew, n);
+    join_call(n, on_renew);
     return;
   }
   Chord__V1__TransferKeysRequest req = CHORD__V1__TRANSFER_KEYS_REQUEST__INIT;
