@@ -14,6 +14,7 @@
 #include "common/chord_id.h"
 #include "common/err.h"
 #include "common/finger.h"
+#include "ring_util.h"
 
 #define RING_MAX 500
 #define KEYS_PER_NODE 200
@@ -39,29 +40,6 @@ static int teardown(void **state)
 {
   free(*state);
   return 0;
-}
-
-/* splitmix64: a small deterministic generator, so runs are repeatable. */
-static uint64_t rng_next(uint64_t *seed)
-{
-  uint64_t z = (*seed += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-static void random_id(uint64_t *seed, struct chord_id *out)
-{
-  for (int i = 0; i < CHORD_ID_BYTES; i++)
-    out->b[i] = (uint8_t)rng_next(seed);
-}
-
-static void make_peer(struct chord_peer *p, const struct chord_id *id,
-                      size_t k)
-{
-  memset(p, 0, sizeof(*p));
-  p->id = *id;
-  snprintf(p->addr, sizeof(p->addr), "node-%zu.test:%zu", k, 7000 + k);
 }
 
 /* A peer whose id has leading byte lead and zeros after it. */

@@ -14,6 +14,7 @@
 
 #include "common/chord_id.h"
 #include "common/finger.h"
+#include "ring_util.h"
 #include "node/ring.h"
 
 #define RING_MAX 64       /* largest random ring */
@@ -48,30 +49,6 @@ static int teardown(void **state)
     ring_close(&f->rings[i]);
   free(f);
   return 0;
-}
-
-/* splitmix64: a small deterministic generator, so runs are repeatable. */
-static uint64_t rng_next(uint64_t *seed)
-{
-  uint64_t z = (*seed += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-static void random_id(uint64_t *seed, struct chord_id *out)
-{
-  for (int i = 0; i < CHORD_ID_BYTES; i++)
-    out->b[i] = (uint8_t)rng_next(seed);
-}
-
-static void make_peer(struct chord_peer *p, const struct chord_id *id,
-                      size_t k)
-{
-  memset(p, 0, sizeof(*p));
-  p->id = *id;
-  snprintf(p->addr, sizeof(p->addr), "10.0.%zu.%zu:%zu", k / 250, k % 250,
-           5000 + k);
 }
 
 /* A peer whose id has leading byte lead and zeros after it. */
