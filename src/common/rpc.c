@@ -456,6 +456,8 @@ static int call_send(struct rpc_srv_call *c, grpc_status_code code,
   ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
   ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
   c->tag.cb = reply_on_done;
+  /* Only frees the call: let it ride along with the loop's next event. */
+  c->tag.lazy = true;
   grpc_call_error e = grpc_call_start_batch(c->call, ops, n, &c->tag, NULL);
   if (e != GRPC_CALL_OK) {
     call_free(c);
