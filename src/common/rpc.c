@@ -262,6 +262,7 @@ struct rpc_server {
 
 static void slot_on_event(struct cq_tag *tag, bool ok);
 static void server_maybe_finish(struct rpc_server *s);
+static void server_force(struct rpc_server *s);
 
 struct rpc_server *rpc_server_create(struct cq_bridge *b,
                                      const struct rpc_server_opts *o)
@@ -634,7 +635,14 @@ static void on_grace_closed(uv_handle_t *h)
 
 static void server_maybe_finish(struct rpc_server *s)
 {
-  if (!s->stopping || !s->notified || s->armed || s->batches || s->open)
+  if (!s->stopping || s->armed || s->batches || s->open)
+    return;
+  /* Every slot has come back and every reply has been sent: nothing of
+   * ours is left, so close what gRPC still holds (idle connections)
+   * instead of waiting for the peers to hang up. */
+  if (s->started && !s->forced)
+    server_force(s);
+  if (!s->notified)
     return;
   if (s->grace_on) {
     if (!uv_is_closing((uv_handle_t *)&s->grace))
@@ -690,11 +698,16 @@ void rpc_server_drain(struct rpc_server *s, uint64_t grace_ms,
   }
   s->shutdown_tag.cb = shutdown_on_notify;
   grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
-  if (grace_ms == 0 || !s->open) {
+  if (grace_ms == 0) {
     server_force(s);
     return;
   }
-  /* New calls are refused from now on; those under way get grace_ms. */
+  /* New calls are refused from now on; those under way get grace_ms. Not
+   * forced at once even when none is open: a call gRPC has already matched
+   * to a slot may still be on its way to the loop, and cancelling it would
+   * tell its client CANCELLED instead of the retryable UNAVAILABLE that
+   * slot_on_event answers. server_maybe_finish forces the rest once every
+   * slot is back and every reply sent. */
   uv_timer_init(cq_bridge_loop(s->bridge), &s->grace);
   s->grace.data = s;
   s->grace_on = true;
