@@ -26,6 +26,7 @@
 struct cq_event {
   struct cq_tag *tag;
   bool ok;
+  bool lazy;
 };
 
 struct cq_bridge {
@@ -91,10 +92,11 @@ static void *poll_thread(void *arg)
       }
       b->pending[b->npending].tag = ev.tag;
       b->pending[b->npending].ok = ev.success != 0;
+      b->pending[b->npending].lazy = ((struct cq_tag *)ev.tag)->lazy;
       b->npending++;
     }
     bool lazy = ev.type == GRPC_OP_COMPLETE &&
-                ((struct cq_tag *)ev.tag)->lazy;
+                b->pending[b->npending - 1].lazy;
     bool wake = false;
     if (b->awake) {
       /* The loop will drain this with what it is already woken for. */
@@ -157,8 +159,14 @@ static void on_poll(uv_poll_t *h, int status, int events)
     pthread_mutex_unlock(&b->lock);
     b->batch = evs;
     b->batch_cap = cap;
+    /* The events that woke us first (a request waits on them), then the
+     * lazy ones that rode along (freeing a finished call). */
     for (size_t i = 0; i < n; i++)
-      evs[i].tag->cb(evs[i].tag, evs[i].ok);
+      if (!evs[i].lazy)
+        evs[i].tag->cb(evs[i].tag, evs[i].ok);
+    for (size_t i = 0; i < n; i++)
+      if (evs[i].lazy)
+        evs[i].tag->cb(evs[i].tag, evs[i].ok);
     if (n == 0) {
       if (finished && !b->closing) {
         b->closing = true;

@@ -508,6 +508,29 @@ static void test_rpc_shutdown_with_calls_in_flight(void **state)
   assert_true(now_ms() - t0 < 10000);
 }
 
+/* A drain with a long grace ends as soon as nothing is left to answer, not
+ * when the grace runs out: the finished replies (lazy bridge events) still
+ * reach the loop, and the idle connections are closed rather than waited
+ * for. The client's channel to it then reconnects nowhere: UNAVAILABLE. */
+static void test_rpc_drain_ends_when_idle(void **state)
+{
+  struct fixture *f = *state;
+  for (int i = 0; i < 20; i++)
+    call_ping(f, f->addr, NULL, 0, 5000);
+  run_until(f, 20, 10000);
+  for (size_t i = 0; i < f->nlast; i++)
+    assert_int_equal(f->last[i].status.code, GRPC_STATUS_OK);
+  uint64_t t0 = now_ms();
+  rpc_server_drain(f->srv, 60000, on_stopped, f);
+  f->srv = NULL;
+  while (f->stopped < 1 && now_ms() - t0 < 30000)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  assert_int_equal(f->stopped, 1);
+  call_ping(f, f->addr, NULL, 0, 5000);
+  run_until(f, 21, 10000);
+  assert_int_equal(f->last[20].status.code, GRPC_STATUS_UNAVAILABLE);
+}
+
 static void test_rpc_client_shutdown_cancels(void **state)
 {
   struct fixture *f = *state;
@@ -587,6 +610,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_rpc_shutdown_with_calls_in_flight,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_rpc_client_shutdown_cancels, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_rpc_drain_ends_when_idle, setup,
                                       teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
