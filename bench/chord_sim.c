@@ -168,8 +168,10 @@ struct load_stats {
   double mean, p1, p99, max;
 };
 
+/* Keys per node for `keys` random keys on `n` random ids; with out, also
+ * writes every node's count there, ascending, one a line (for plotting). */
 static int simulate_load(size_t n, size_t keys, uint64_t seed,
-                         struct load_stats *st)
+                         const char *out, struct load_stats *st)
 {
   size_t m;
   struct chord_peer *ring = make_ring(&seed, n, &m);
@@ -189,6 +191,15 @@ static int simulate_load(size_t n, size_t keys, uint64_t seed,
   st->p1 = (double)count[(size_t)(0.01 * (double)(m - 1))];
   st->p99 = (double)count[(size_t)(0.99 * (double)(m - 1))];
   st->max = (double)count[m - 1];
+  if (out) {
+    FILE *f = fopen(out, "w");
+    if (!f)
+      goto out;
+    for (size_t i = 0; i < m; i++)
+      fprintf(f, "%llu\n", (unsigned long long)count[i]);
+    if (fclose(f))
+      goto out;
+  }
   rc = 0;
 out:
   free(ring);
@@ -201,7 +212,7 @@ static void usage(FILE *f)
   fprintf(f,
           "usage: chord-sim [--min-exp E] [--max-exp E] [--lookups N]\n"
           "                 [--load-nodes N] [--load-keys K] [--seed S]\n"
-          "                 [--csv] [--check N]\n"
+          "                 [--csv] [--check N] [--load-out FILE]\n"
           "\n"
           "Routes random keys through in-memory rings of 2^min .. 2^max\n"
           "nodes (default 3 .. 16) with the daemons' finger and routing\n"
@@ -211,6 +222,8 @@ static void usage(FILE *f)
           "  --check N     only ring size N: exit 0 when the mean path is\n"
           "                within 10%% of 1/2 log2 N, else 1\n"
           "  --csv         comma-separated output for plotting\n"
+          "  --load-out F  also write each node's key count to F,\n"
+          "                ascending, one a line\n"
           "Path length counts the messages until the key's predecessor\n"
           "answers, as the paper does; 'to owner' adds the final hop the\n"
           "daemons make to the owner when the predecessor is not it.\n");
@@ -223,6 +236,7 @@ int main(int argc, char **argv)
   size_t check = 0;
   uint64_t seed = 2001;
   bool csv = false;
+  const char *load_out = NULL;
   static const struct option opts[] = {
       {"min-exp", required_argument, NULL, 'a'},
       {"max-exp", required_argument, NULL, 'b'},
@@ -232,12 +246,17 @@ int main(int argc, char **argv)
       {"seed", required_argument, NULL, 's'},
       {"csv", no_argument, NULL, 'c'},
       {"check", required_argument, NULL, 'x'},
+      {"load-out", required_argument, NULL, 'o'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     char *end = NULL;
     unsigned long long v = 0;
+    if (c == 'o') {
+      load_out = optarg;
+      continue;
+    }
     if (optarg)
       v = strtoull(optarg, &end, 10);
     if (optarg && (*end || !*optarg)) {
@@ -297,8 +316,9 @@ int main(int argc, char **argv)
   }
 
   struct load_stats ls;
-  if (simulate_load(load_nodes, load_keys, seed, &ls)) {
-    fprintf(stderr, "chord-sim: out of memory\n");
+  if (simulate_load(load_nodes, load_keys, seed, load_out, &ls)) {
+    fprintf(stderr, "chord-sim: out of memory or cannot write %s\n",
+            load_out ? load_out : "the load file");
     return 1;
   }
   if (csv)

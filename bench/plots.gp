@@ -33,3 +33,13 @@ plot "sim.dat" using 1:2 with linespoints lw 2 title "mean (simulated)", \
      "sim.dat" using 1:3 with lines dt 2 title "1st percentile", \
      "sim.dat" using 1:4 with lines dt 2 title "99th percentile", \
      "sim.dat" using 1:5 with lines lw 2 title "1/2 log2 N (paper)"
+
+set output "sim-load.png"
+set title "Routing simulation: keys per node, 10^4 nodes, 5x10^5 keys"
+set xlabel "nodes, ranked by load (percent)"
+set ylabel "keys per node"
+unset logscale x
+set xrange [0:100]
+stats "sim-load.dat" using 1 nooutput
+plot "sim-load.dat" using ($0 * 100.0 / (STATS_records - 1)):1 with lines lw 2 title "keys per node (simulated)", \
+     STATS_mean with lines dt 2 lw 2 title sprintf("mean (%.0f)", STATS_mean)

@@ -99,7 +99,7 @@ done
 unset CHORD_CLUSTER_DIR
 
 echo "== routing simulation"
-"$BIN/chord-sim" --csv >"$OUT/sim.csv"
+"$BIN/chord-sim" --csv --load-out "$OUT/sim-load.dat" >"$OUT/sim.csv"
 sed -n '1,/^$/p' "$OUT/sim.csv" | sed '/^$/d' >"$OUT/sim-hops.csv"
 tail -1 "$OUT/sim.csv" >"$OUT/sim-load.csv"
 
