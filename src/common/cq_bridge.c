@@ -2,11 +2,7 @@
 /* Completion-queue thread to libuv loop. The thread appends events to a
  * mutex-protected array and, only when the loop is not already awake for
  * the array, writes to an eventfd the loop polls; the loop swaps the array
- * out and runs the tags until it finds it empty. A lazy tag's event is
- * queued without a wake-up, and the thread's wait is bounded so it is
- * announced within CQ_BRIDGE_LAZY_MS if nothing else comes: a node's
- * finished replies then ride along with its next request instead of
- * costing the loop a context switch each.
+ * out and runs the tags until it finds it empty.
  *
  * Not uv_async_t: libuv 1.44's uv_async_send makes the woken loop spin
  * (up to 997 pauses, then sched_yield) until the sending thread has come
@@ -26,7 +22,6 @@
 struct cq_event {
   struct cq_tag *tag;
   bool ok;
-  bool lazy;
 };
 
 struct cq_bridge {
@@ -40,7 +35,6 @@ struct cq_bridge {
   size_t npending, cap;
   bool awake;                  /* a wake-up is on its way or the loop is
                                   draining: the thread need not write efd */
-  bool lazy_waiting;           /* (thread) lazy events queued, unannounced */
   bool finished;               /* the thread saw GRPC_QUEUE_SHUTDOWN */
   struct cq_event *batch;      /* loop side: events being run */
   size_t batch_cap;
@@ -61,23 +55,11 @@ static void *poll_thread(void *arg)
 {
   struct cq_bridge *b = arg;
   pthread_setname_np(pthread_self(), "cq-bridge");
-  gpr_timespec lazy_deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
   for (;;) {
     grpc_event ev = grpc_completion_queue_next(
-        b->cq,
-        b->lazy_waiting ? lazy_deadline : gpr_inf_future(GPR_CLOCK_MONOTONIC),
-        NULL);
-    if (ev.type == GRPC_QUEUE_TIMEOUT) {
-      /* Lazy events waited long enough: announce them. */
-      pthread_mutex_lock(&b->lock);
-      bool wake = !b->awake;
-      b->awake = true;
-      pthread_mutex_unlock(&b->lock);
-      b->lazy_waiting = false;
-      if (wake)
-        wake_loop(b);
-      continue;
-    }
+        b->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    if (ev.type != GRPC_QUEUE_SHUTDOWN && ev.type != GRPC_OP_COMPLETE)
+      continue; /* GRPC_QUEUE_TIMEOUT cannot happen with no deadline */
     pthread_mutex_lock(&b->lock);
     if (ev.type == GRPC_QUEUE_SHUTDOWN) {
       b->finished = true;
@@ -92,30 +74,14 @@ static void *poll_thread(void *arg)
       }
       b->pending[b->npending].tag = ev.tag;
       b->pending[b->npending].ok = ev.success != 0;
-      b->pending[b->npending].lazy = ((struct cq_tag *)ev.tag)->lazy;
       b->npending++;
     }
-    bool lazy = ev.type == GRPC_OP_COMPLETE &&
-                b->pending[b->npending - 1].lazy;
-    bool wake = false;
-    if (b->awake) {
-      /* The loop will drain this with what it is already woken for. */
-    } else if (lazy) {
-      if (!b->lazy_waiting) {
-        b->lazy_waiting = true;
-        lazy_deadline = gpr_time_add(
-            gpr_now(GPR_CLOCK_MONOTONIC),
-            gpr_time_from_millis(CQ_BRIDGE_LAZY_MS, GPR_TIMESPAN));
-      }
-    } else {
-      wake = true;
-      b->awake = true;
-    }
+    /* While the loop is awake it drains what is appended meanwhile. */
+    bool wake = !b->awake;
+    b->awake = true;
     pthread_mutex_unlock(&b->lock);
-    if (wake) {
-      b->lazy_waiting = false; /* this wake-up carries them */
+    if (wake)
       wake_loop(b);
-    }
     if (ev.type == GRPC_QUEUE_SHUTDOWN)
       return NULL;
   }
@@ -159,14 +125,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
     pthread_mutex_unlock(&b->lock);
     b->batch = evs;
     b->batch_cap = cap;
-    /* The events that woke us first (a request waits on them), then the
-     * lazy ones that rode along (freeing a finished call). */
     for (size_t i = 0; i < n; i++)
-      if (!evs[i].lazy)
-        evs[i].tag->cb(evs[i].tag, evs[i].ok);
-    for (size_t i = 0; i < n; i++)
-      if (evs[i].lazy)
-        evs[i].tag->cb(evs[i].tag, evs[i].ok);
+      evs[i].tag->cb(evs[i].tag, evs[i].ok);
     if (n == 0) {
       if (finished && !b->closing) {
         b->closing = true;

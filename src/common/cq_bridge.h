@@ -14,16 +14,10 @@ struct cq_tag;
 /* Runs on the loop thread; ok is the event's success flag. */
 typedef void (*cq_tag_cb)(struct cq_tag *tag, bool ok);
 
-/* Embed one in every object whose address is passed to gRPC as a tag.
- * A lazy tag's event (bookkeeping such as a finished reply) does not wake
- * the loop by itself: it runs with the next event that does, or within
- * CQ_BRIDGE_LAZY_MS. Set both fields before the operation starts. */
+/* Embed one in every object whose address is passed to gRPC as a tag. */
 struct cq_tag {
   cq_tag_cb cb;
-  bool lazy;
 };
-
-#define CQ_BRIDGE_LAZY_MS 100
 
 struct cq_bridge;
 typedef void (*cq_bridge_done_cb)(void *ud);

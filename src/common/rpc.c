@@ -2,7 +2,9 @@
 /* gRPC core wrapper. Server: registered methods with armed request slots,
  * catch-all slots answering UNIMPLEMENTED, replies as one batch. Client:
  * one cached channel per target with registered call handles, unary calls
- * as one batch. Every tag is a struct cq_tag run on the loop thread. */
+ * as one batch. Every tag is a struct cq_tag run on the loop thread, but
+ * for the reply batches: those complete on the server's own non-polling
+ * queue, which the loop reaps itself (see server_reap). */
 #include "common/rpc.h"
 
 #include <inttypes.h>
@@ -26,6 +28,7 @@
 #define RPC_CATCHALL_SLOTS 2
 #define RPC_ENVELOPE 65536 /* room for names and framing beyond content */
 #define RPC_TOKEN_KEY "x-chord-token"
+#define RPC_REAP_MS 100 /* bound on reaping a reply that finished late */
 
 /* ---- status codes and time ---------------------------------------------- */
 
@@ -223,7 +226,6 @@ struct srv_slot {
 };
 
 struct rpc_srv_call {
-  struct cq_tag tag; /* the reply batch */
   struct rpc_server *srv;
   struct srv_method *m; /* NULL for an unknown method */
   grpc_call *call;
@@ -256,6 +258,14 @@ struct rpc_server {
   bool grace_on;                   /* grace timer initialised */
   uv_timer_t grace;                /* ends the drain; data = this */
   struct cq_tag shutdown_tag;
+  /* Server calls are bound to done_cq, a queue no thread polls: a reply
+   * batch that completes while the loop sends it (the usual case) costs
+   * neither a kick of the bridge thread nor a wake-up of the loop. The
+   * loop reaps them after serving each new call and, when none comes,
+   * every RPC_REAP_MS (reap_timer). */
+  grpc_completion_queue *done_cq;
+  uv_timer_t reap_timer;           /* data = this */
+  int closing;                     /* handles whose close is pending */
   void (*done)(void *ud);
   void *done_ud;
 };
@@ -289,7 +299,19 @@ struct rpc_server *rpc_server_create(struct cq_bridge *b,
     free(s);
     return NULL;
   }
+  grpc_completion_queue_attributes attr = {
+      GRPC_CQ_CURRENT_VERSION, GRPC_CQ_NEXT, GRPC_CQ_NON_POLLING, NULL};
+  s->done_cq = grpc_completion_queue_create(
+      grpc_completion_queue_factory_lookup(&attr), &attr, NULL);
+  if (!s->done_cq) {
+    grpc_server_destroy(s->server);
+    free(s);
+    return NULL;
+  }
   grpc_server_register_completion_queue(s->server, s->cq, NULL);
+  uv_loop_t *loop = cq_bridge_loop(b);
+  uv_timer_init(loop, &s->reap_timer);
+  s->reap_timer.data = s;
   return s;
 }
 
@@ -345,11 +367,11 @@ static int slot_arm(struct srv_slot *sl)
   if (sl->m) {
     e = grpc_server_request_registered_call(
         s->server, sl->m->handle, &sl->call, &sl->deadline, &sl->md,
-        &sl->payload, s->cq, s->cq, &sl->tag);
+        &sl->payload, s->done_cq, s->cq, &sl->tag);
   } else {
     grpc_call_details_init(&sl->details);
     e = grpc_server_request_call(s->server, &sl->call, &sl->details, &sl->md,
-                                 s->cq, s->cq, &sl->tag);
+                                 s->done_cq, s->cq, &sl->tag);
   }
   if (e != GRPC_CALL_OK) {
     grpc_metadata_array_destroy(&sl->md);
@@ -419,14 +441,27 @@ static void call_unlink(struct rpc_srv_call *c)
   c->prev = c->next = NULL;
 }
 
-static void reply_on_done(struct cq_tag *tag, bool ok)
+/* Frees the calls whose reply batch has completed (a failed one means the
+ * client went away: nothing to do either way). May free the server when it
+ * is stopping, so it is the last thing its callers do. */
+static void server_reap(struct rpc_server *s)
 {
-  struct rpc_srv_call *c = (struct rpc_srv_call *)tag;
-  struct rpc_server *s = c->srv;
-  (void)ok; /* a failed reply means the client went away: nothing to do */
-  s->batches--;
-  call_free(c);
+  for (;;) {
+    grpc_event ev = grpc_completion_queue_next(
+        s->done_cq, gpr_inf_past(GPR_CLOCK_MONOTONIC), NULL);
+    if (ev.type != GRPC_OP_COMPLETE)
+      break;
+    s->batches--;
+    call_free(ev.tag);
+  }
+  if (!s->batches)
+    uv_timer_stop(&s->reap_timer);
   server_maybe_finish(s);
+}
+
+static void on_reap_timer(uv_timer_t *t)
+{
+  server_reap(t->data);
 }
 
 /* Sends the reply batch: the message (when bb) or only a status. */
@@ -456,15 +491,15 @@ static int call_send(struct rpc_srv_call *c, grpc_status_code code,
       c->has_details ? &c->details : NULL;
   ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
   ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
-  c->tag.cb = reply_on_done;
-  /* Only frees the call: let it ride along with the loop's next event. */
-  c->tag.lazy = true;
-  grpc_call_error e = grpc_call_start_batch(c->call, ops, n, &c->tag, NULL);
+  /* Completes on done_cq (the call is bound to it): see server_reap. */
+  grpc_call_error e = grpc_call_start_batch(c->call, ops, n, c, NULL);
   if (e != GRPC_CALL_OK) {
     call_free(c);
     return CHORD_EINTERNAL;
   }
-  c->srv->batches++;
+  struct rpc_server *s = c->srv;
+  if (s->batches++ == 0)
+    uv_timer_start(&s->reap_timer, on_reap_timer, RPC_REAP_MS, RPC_REAP_MS);
   return 0;
 }
 
@@ -535,21 +570,12 @@ void rpc_srv_on_cancel(struct rpc_srv_call *c, rpc_cancel_cb cb, void *ud)
   c->cancel_ud = ud;
 }
 
-static void slot_on_event(struct cq_tag *tag, bool ok)
+/* A slot's call has arrived: re-arms the slot and hands the call to its
+ * handler (or answers it). */
+static void slot_serve(struct srv_slot *sl)
 {
-  struct srv_slot *sl = (struct srv_slot *)tag;
   struct rpc_server *s = sl->srv;
-  struct rpc_srv_call *c = NULL;
-  s->armed--;
-  if (!ok) {
-    /* The server is shutting down: the slot is not re-armed. */
-    grpc_metadata_array_destroy(&sl->md);
-    if (!sl->m)
-      grpc_call_details_destroy(&sl->details);
-    server_maybe_finish(s);
-    return;
-  }
-  c = calloc(1, sizeof(*c));
+  struct rpc_srv_call *c = calloc(1, sizeof(*c));
   if (!c) {
     /* Cannot even answer: cancel the call so the client is not stuck. */
     grpc_call_cancel_with_status(sl->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
@@ -612,9 +638,36 @@ rearm:
   c->m->handler(c, c->req, c->m->ud);
 }
 
-static void server_free(struct rpc_server *s)
+static void slot_on_event(struct cq_tag *tag, bool ok)
+{
+  struct srv_slot *sl = (struct srv_slot *)tag;
+  struct rpc_server *s = sl->srv;
+  s->armed--;
+  if (!ok) {
+    /* The server is shutting down: the slot is not re-armed. */
+    grpc_metadata_array_destroy(&sl->md);
+    if (!sl->m)
+      grpc_call_details_destroy(&sl->details);
+    server_maybe_finish(s);
+    return;
+  }
+  slot_serve(sl);
+  /* The new call is answered or on its way: now free the earlier calls
+   * whose reply has completed, off the new request's path. */
+  if (s->batches)
+    server_reap(s);
+}
+
+static void server_destroy(struct rpc_server *s)
 {
   grpc_server_destroy(s->server);
+  /* Every batch has been reaped, so the queue drains at once. */
+  grpc_completion_queue_shutdown(s->done_cq);
+  while (grpc_completion_queue_next(s->done_cq,
+                                    gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
+             .type != GRPC_QUEUE_SHUTDOWN)
+    ;
+  grpc_completion_queue_destroy(s->done_cq);
   while (s->slots) {
     struct srv_slot *next = s->slots->next;
     free(s->slots);
@@ -628,9 +681,24 @@ static void server_free(struct rpc_server *s)
     done(ud);
 }
 
-static void on_grace_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
-  server_free(h->data);
+  struct rpc_server *s = h->data;
+  if (--s->closing == 0)
+    server_destroy(s);
+}
+
+/* Closes the server's handles; the last close callback destroys it. */
+static void server_free(struct rpc_server *s)
+{
+  if (s->closing)
+    return;
+  s->closing = 1;
+  uv_close((uv_handle_t *)&s->reap_timer, on_handle_closed);
+  if (s->grace_on) {
+    s->closing++;
+    uv_close((uv_handle_t *)&s->grace, on_handle_closed);
+  }
 }
 
 static void server_maybe_finish(struct rpc_server *s)
@@ -644,11 +712,6 @@ static void server_maybe_finish(struct rpc_server *s)
     server_force(s);
   if (!s->notified)
     return;
-  if (s->grace_on) {
-    if (!uv_is_closing((uv_handle_t *)&s->grace))
-      uv_close((uv_handle_t *)&s->grace, on_grace_closed);
-    return;
-  }
   server_free(s);
 }
 
