@@ -137,6 +137,12 @@ static void fwd_done(struct rpc_result *r, void *ud)
              !strstr(r->status.message, "cannot reach"))
       rpc_srv_reply_error(f->in, r->status.code, "cannot reach %s: %s", f->to,
                           r->status.message);
+    else if (r->status.code == GRPC_STATUS_CANCELLED)
+      /* Our caller did not cancel (f->in is live): the next hop did, as
+       * gRPC does to a call that reaches a server shutting down. Nothing
+       * was done there, so tell the caller to retry. */
+      rpc_srv_reply_error(f->in, GRPC_STATUS_UNAVAILABLE,
+                          "%s cancelled the request (shutting down?)", f->to);
     else
       rpc_srv_reply_error(f->in, r->status.code, "%s", r->status.message);
   }
