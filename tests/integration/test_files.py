@@ -11,6 +11,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import threading
 import time
 import unittest
@@ -125,7 +126,8 @@ class Writer(threading.Thread):
             try:
                 node.stub.Write(wfile(name, data), timeout=10 * T.SLOW)
             except grpc.RpcError as e:
-                if e.code() in RETRYABLE and time.monotonic() < deadline:
+                if ((e.code() in RETRYABLE or self.shut_down(e, node))
+                        and time.monotonic() < deadline):
                     self.retries.append((name, node.addr, e.code(), e.details()))
                     time.sleep(0.02)
                     continue
@@ -145,6 +147,20 @@ class Writer(threading.Thread):
                 self.acked[name] = data
                 self.count += 1
             return True
+
+    @staticmethod
+    def shut_down(e, node):
+        """A request that reaches a gRPC server in the instant it shuts down
+        is cancelled by gRPC core itself (never handed to the node), so the
+        client sees CANCELLED. That is retryable only when the node did then
+        exit: a CANCELLED from a node that keeps running is a failure."""
+        if e.code() != grpc.StatusCode.CANCELLED:
+            return False
+        try:
+            node.p.wait(timeout=10 * T.SLOW)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
     def finish(self, test):
         self.halt.set()
