@@ -224,7 +224,9 @@ cleanup:
 }
 
 /* Calls method on a node: --node, or one from the supernode and, when
- * that one is UNAVAILABLE (it died), once more on another. On 0, *res
+ * that one is UNAVAILABLE (it died) or CANCELLED (chordctl never cancels
+ * its calls: gRPC core does that to a request reaching a server as it
+ * shuts down, before the node sees it), once more on another. On 0, *res
  * holds the response (the caller clears it); otherwise *res is clear and
  * an exit code is returned after printing why. what names the action. */
 static int node_call(struct chordctl *ctl, const char *what,
@@ -246,7 +248,9 @@ static int node_call(struct chordctl *ctl, const char *what,
     }
     if (call(ctl, target, method, req, desc, res) == GRPC_STATUS_OK)
       return 0;
-    if (res->status.code != GRPC_STATUS_UNAVAILABLE || t + 1 == tries) {
+    bool retry = res->status.code == GRPC_STATUS_UNAVAILABLE ||
+                 res->status.code == GRPC_STATUS_CANCELLED;
+    if (!retry || t + 1 == tries) {
       rc = out_rpc_error(ctl, what, "node", target, &res->status);
       rpc_result_clear(res);
       return rc;
