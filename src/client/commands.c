@@ -544,27 +544,43 @@ cleanup:
   return rc;
 }
 
-int cmd_delete(struct chordctl *ctl, int argc, char **argv)
+/* The commands that take one NAME and make one call with it: parses and
+ * checks the name, points *name_field (the request's name) and *name at it,
+ * and sends req through node_call. *res is always safe to clear. */
+static int name_call(struct chordctl *ctl, int argc, char **argv,
+                     const char *verb, char **name_field, const char *method,
+                     const ProtobufCMessage *req,
+                     const ProtobufCMessageDescriptor *desc,
+                     struct rpc_result *res, const char **name)
 {
-  Chord__V1__DeleteRequest req = CHORD__V1__DELETE_REQUEST__INIT;
-  struct rpc_result res;
   const char *pos[MAX_POS];
   char what[OUT_WHAT_MAX];
   size_t npos;
   int rc;
 
+  memset(res, 0, sizeof(*res));
   rc = parse_args(ctl, argc, argv, NULL, 0, pos, 1, 1, &npos, "NAME");
   if (rc)
     return rc;
-  out_what(what, sizeof(what), "delete", pos[0]);
+  out_what(what, sizeof(what), verb, pos[0]);
   rc = check_name(ctl, what, pos[0]);
   if (rc)
     return rc;
-  req.name = (char *)pos[0];
-  rc = node_call(ctl, what, NODE_DELETE, &req.base,
-                 &chord__v1__delete_response__descriptor, &res);
+  *name_field = (char *)pos[0];
+  *name = pos[0];
+  return node_call(ctl, what, method, req, desc, res);
+}
+
+int cmd_delete(struct chordctl *ctl, int argc, char **argv)
+{
+  Chord__V1__DeleteRequest req = CHORD__V1__DELETE_REQUEST__INIT;
+  struct rpc_result res;
+  const char *name;
+  int rc = name_call(ctl, argc, argv, "delete", &req.name, NODE_DELETE,
+                     &req.base, &chord__v1__delete_response__descriptor,
+                     &res, &name);
   if (rc == 0)
-    out_delete(ctl, pos[0], (const Chord__V1__DeleteResponse *)res.resp);
+    out_delete(ctl, name, (const Chord__V1__DeleteResponse *)res.resp);
   rpc_result_clear(&res);
   return rc;
 }
@@ -573,23 +589,12 @@ int cmd_lookup(struct chordctl *ctl, int argc, char **argv)
 {
   Chord__V1__LookupRequest req = CHORD__V1__LOOKUP_REQUEST__INIT;
   struct rpc_result res;
-  const char *pos[MAX_POS];
-  char what[OUT_WHAT_MAX];
-  size_t npos;
-  int rc;
-
-  rc = parse_args(ctl, argc, argv, NULL, 0, pos, 1, 1, &npos, "NAME");
-  if (rc)
-    return rc;
-  out_what(what, sizeof(what), "lookup", pos[0]);
-  rc = check_name(ctl, what, pos[0]);
-  if (rc)
-    return rc;
-  req.name = (char *)pos[0];
-  rc = node_call(ctl, what, NODE_LOOKUP, &req.base,
-                 &chord__v1__lookup_response__descriptor, &res);
+  const char *name;
+  int rc = name_call(ctl, argc, argv, "lookup", &req.name, NODE_LOOKUP,
+                     &req.base, &chord__v1__lookup_response__descriptor,
+                     &res, &name);
   if (rc == 0)
-    out_lookup(ctl, pos[0], (const Chord__V1__LookupResponse *)res.resp);
+    out_lookup(ctl, name, (const Chord__V1__LookupResponse *)res.resp);
   rpc_result_clear(&res);
   return rc;
 }

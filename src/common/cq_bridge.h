@@ -22,7 +22,7 @@ struct cq_tag {
 struct cq_bridge;
 typedef void (*cq_bridge_done_cb)(void *ud);
 
-/* Creates the completion queue, its polling thread and the loop's async
+/* Creates the completion queue, its polling thread and the loop's poll
  * handle. NULL on failure. Call on the loop thread. */
 struct cq_bridge *cq_bridge_create(uv_loop_t *loop);
 /* The loop the bridge hands events to. */
