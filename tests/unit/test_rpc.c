@@ -469,27 +469,38 @@ static void test_rpc_sync_client(void **state)
   assert_int_equal(a.deadline, 1);
 }
 
+/* Starts n Status calls (60 s deadline) on f->addr, which its handler
+ * parks, and runs the loop until all n are parked. *r (whose message is
+ * *s) stays usable for more calls. */
+static void park_status_calls(struct fixture *f, int n,
+                              Chord__V1__StatusRequest *s, struct rpc_req *r)
+{
+  *r = (struct rpc_req){
+      .target = f->addr,
+      .method = rpc_method_path(NODE_SVC, method_index("Status")),
+      .msg = &s->base,
+      .resp_desc = &chord__v1__status_response__descriptor,
+      .deadline = rpc_deadline_in(60000)};
+  for (int i = 0; i < n; i++)
+    assert_int_equal(rpc_client_call(f->cli, r, on_result, f), 0);
+  uint64_t t0 = now_ms();
+  while (f->nparked < (size_t)n && now_ms() - t0 < 10000)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  assert_int_equal(f->nparked, n);
+}
+
 static void test_rpc_shutdown_with_calls_in_flight(void **state)
 {
   struct fixture *f = *state;
   Chord__V1__StatusRequest s = CHORD__V1__STATUS_REQUEST__INIT;
-  struct rpc_req r = {.target = f->addr,
-                      .method = rpc_method_path(NODE_SVC, method_index("Status")),
-                      .msg = &s.base,
-                      .resp_desc = &chord__v1__status_response__descriptor,
-                      .deadline = rpc_deadline_in(60000)};
-  for (int i = 0; i < 30; i++)
-    assert_int_equal(rpc_client_call(f->cli, &r, on_result, f), 0);
-  /* Let them reach the parking handler, plus a few pings in flight. */
-  uint64_t t0 = now_ms();
-  while (f->nparked < 30 && now_ms() - t0 < 10000)
-    uv_run(&f->loop, UV_RUN_ONCE);
-  assert_int_equal(f->nparked, 30);
+  struct rpc_req r;
+  /* Parked calls, plus a few pings in flight. */
+  park_status_calls(f, 30, &s, &r);
   for (int i = 0; i < 10; i++)
     call_ping(f, f->addr, NULL, 0, 60000);
   /* The teardown shuts everything down; it must end promptly, with every
    * parked call answered by the server and every client callback run. */
-  t0 = now_ms();
+  uint64_t t0 = now_ms();
   rpc_server_shutdown(f->srv, on_stopped, f);
   f->srv = NULL;
   while (f->done < 40 && now_ms() - t0 < 10000)
@@ -535,15 +546,8 @@ static void test_rpc_client_shutdown_cancels(void **state)
 {
   struct fixture *f = *state;
   Chord__V1__StatusRequest s = CHORD__V1__STATUS_REQUEST__INIT;
-  struct rpc_req r = {.target = f->addr,
-                      .method = rpc_method_path(NODE_SVC, method_index("Status")),
-                      .msg = &s.base,
-                      .deadline = rpc_deadline_in(60000)};
-  for (int i = 0; i < 5; i++)
-    assert_int_equal(rpc_client_call(f->cli, &r, on_result, f), 0);
-  uint64_t t0 = now_ms();
-  while (f->nparked < 5 && now_ms() - t0 < 10000)
-    uv_run(&f->loop, UV_RUN_ONCE);
+  struct rpc_req r;
+  park_status_calls(f, 5, &s, &r);
   struct rpc_client *cli = f->cli;
   rpc_client_shutdown(cli, on_stopped, f);
   f->cli = NULL;
