@@ -239,6 +239,13 @@ static enum route decide(struct node *n, struct rpc_srv_call *call,
                          const struct chord_peer **next, bool *direct_out)
 {
   *direct_out = false;
+  /* A change to the range being released waits for the release, even when
+   * it comes direct: served now, it would land in a change list the
+   * release is about to discard, with the range. */
+  if (n->park_own && mutating && in_give_range(n, key)) {
+    park(n, call, req, self_cb);
+    return ROUTE_DONE;
+  }
   if (direct_in && direct_allowed(n, key))
     return ROUTE_LOCAL;
   if (hops >= n->o.hop_limit) {
@@ -246,10 +253,6 @@ static enum route decide(struct node *n, struct rpc_srv_call *call,
                         "hop limit (%u) reached: the ring is changing or "
                         "inconsistent; retry",
                         n->o.hop_limit);
-    return ROUTE_DONE;
-  }
-  if (n->park_own && mutating && in_give_range(n, key)) {
-    park(n, call, req, self_cb);
     return ROUTE_DONE;
   }
   switch (n->state) {
