@@ -34,6 +34,13 @@ static int batch_add(struct xfer_batch *b, struct store_entry *e)
   return 0;
 }
 
+/* store_get's answers that mean the key is not (or no longer) held: not
+ * found, or a corrupt file the dir backend has dropped. */
+static bool gone(int rc)
+{
+  return rc == CHORD_ENOTFOUND || rc == CHORD_EIO;
+}
+
 int xfer_collect_range(struct store *s, const struct chord_id *from,
                        const struct chord_id *upto,
                        const struct chord_id *after, uint64_t max_bytes,
@@ -56,8 +63,13 @@ int xfer_collect_range(struct store *s, const struct chord_id *from,
       break;
     }
     struct store_entry *e;
-    if (store_get(s, &keys[i], &e))
-      continue; /* deleted meanwhile: the hand-off's change list has it */
+    rc = store_get(s, &keys[i], &e);
+    if (gone(rc)) {
+      rc = 0; /* the hand-off's change list has it */
+      continue;
+    }
+    if (rc)
+      break; /* out of memory, or the disk: not a deletion */
     bytes += e->len + e->name_len;
     rc = batch_add(b, e);
     if (rc)
@@ -75,11 +87,13 @@ int xfer_collect_changes(struct store *s, const struct chord_id *keys,
     return CHORD_ENOMEM;
   for (size_t i = 0; i < n; i++) {
     struct store_entry *e;
-    if (store_get(s, &keys[i], &e) == 0) {
-      if (batch_add(b, e))
-        return CHORD_ENOMEM;
-    } else {
+    int rc = store_get(s, &keys[i], &e);
+    if (gone(rc)) {
       b->deleted[b->ndeleted++] = keys[i];
+    } else if (rc) {
+      return rc; /* telling the receiver "deleted" would lose the file */
+    } else if (batch_add(b, e)) {
+      return CHORD_ENOMEM;
     }
   }
   return 0;
