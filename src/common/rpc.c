@@ -470,6 +470,14 @@ static int call_send(struct rpc_srv_call *c, grpc_status_code code,
 {
   grpc_op ops[4];
   size_t n = 0;
+  if (c->answered) {
+    /* A second answer would start a second batch and free the call under
+     * the first: refuse it. */
+    LOG_ERROR("%s answered twice; second answer dropped", rpc_srv_method(c));
+    if (bb)
+      grpc_byte_buffer_destroy(bb);
+    return CHORD_EINVAL;
+  }
   memset(ops, 0, sizeof(ops));
   c->answered = true;
   call_unlink(c);
