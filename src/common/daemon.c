@@ -52,8 +52,10 @@ fail_server:
   rpc_server_shutdown(d->server, NULL, NULL);
 fail_bridge:
   cq_bridge_shutdown(d->bridge, NULL, NULL);
-  uv_run(&d->loop, UV_RUN_DEFAULT);
 fail_loop:
+  /* Runs the close callbacks that free what was made (a bridge that failed
+   * half-way closes its handle too) before the loop can close. */
+  uv_run(&d->loop, UV_RUN_DEFAULT);
   uv_loop_close(&d->loop);
   return rc;
 }
