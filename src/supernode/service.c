@@ -78,9 +78,11 @@ static void on_join(struct rpc_srv_call *call, const ProtobufCMessage *req,
   case 0:
     break;
   case CHORD_EUNAVAIL:
-    registry_busy(sn->reg, &holder);
+    /* The lease may have ended since registry_join looked. */
     rpc_srv_reply_error(call, GRPC_STATUS_UNAVAILABLE,
-                        "busy: %s is joining; retry", holder.addr);
+                        "busy: %s is joining; retry",
+                        registry_busy(sn->reg, &holder) ? holder.addr
+                                                        : "another node");
     return;
   case CHORD_EEXIST:
     LOG_WARN("join refused: id %s of %s is already in the ring", hex, p.addr);
@@ -118,11 +120,18 @@ static void on_post_join(struct rpc_srv_call *call, const ProtobufCMessage *req,
   if (!check_node(call, r->node, &p))
     return;
   int rc = registry_post_join(sn->reg, &p);
-  if (rc) {
+  if (rc == CHORD_EPERM) {
     rpc_srv_reply_error(call, GRPC_STATUS_FAILED_PRECONDITION,
                         "%s does not hold the join lock (lease expired?); "
                         "join again",
                         p.addr);
+    return;
+  }
+  if (rc) {
+    /* Out of memory: the lock is kept, so PostJoin may simply be retried
+     * (the node must not start its whole join over). */
+    rpc_srv_reply_error(call, rpc_err_to_status(rc), "post-join failed: %s",
+                        chord_strerror(rc));
     return;
   }
   if (members(sn, &list, &n) || node_list_make(&nl, list, n)) {
@@ -192,9 +201,14 @@ static void on_heartbeat(struct rpc_srv_call *call, const ProtobufCMessage *req,
                         "the id of %s is taken by another node", p.addr);
     return;
   }
-  if (rc) {
+  if (rc == CHORD_EPERM) {
     rpc_srv_reply_error(call, GRPC_STATUS_FAILED_PRECONDITION,
                         "%s is still joining", p.addr);
+    return;
+  }
+  if (rc) {
+    rpc_srv_reply_error(call, rpc_err_to_status(rc), "heartbeat failed: %s",
+                        chord_strerror(rc));
     return;
   }
   if (!known) {
