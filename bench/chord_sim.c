@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/chord_id.h"
+#include "common/daemon.h"
 #include "common/finger.h"
 #include "node/ring.h"
 
@@ -251,16 +252,23 @@ int main(int argc, char **argv)
       {NULL, 0, NULL, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    char *end = NULL;
-    unsigned long long v = 0;
-    if (c == 'o') {
-      load_out = optarg;
-      continue;
+    uint64_t v = 0, lo = 0, hi = UINT64_MAX;
+    switch (c) { /* the numeric options' ranges */
+    case 'a': case 'b': lo = 1; hi = 24; break;
+    case 'l': case 'n': case 'k': lo = 1; hi = (uint64_t)1 << 30; break;
+    case 'x': lo = 2; hi = (uint64_t)1 << 24; break;
+    case 's': break;
+    case 'o': load_out = optarg; continue;
+    case 'c': csv = true; continue;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 2;
     }
-    if (optarg)
-      v = strtoull(optarg, &end, 10);
-    if (optarg && (*end || !*optarg)) {
-      fprintf(stderr, "chord-sim: bad number %s\n", optarg);
+    if (daemon_parse_uint(optarg, lo, hi, &v)) {
+      const struct option *o = opts;
+      while (o->val != c)
+        o++;
+      fprintf(stderr, "chord-sim: --%s takes a number from %llu to %llu\n",
+              o->name, (unsigned long long)lo, (unsigned long long)hi);
       return 2;
     }
     switch (c) {
@@ -270,17 +278,14 @@ int main(int argc, char **argv)
     case 'n': load_nodes = (size_t)v; break;
     case 'k': load_keys = (size_t)v; break;
     case 's': seed = v; break;
-    case 'c': csv = true; break;
     case 'x': check = (size_t)v; break;
-    case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
     }
   }
-  if (min_exp < 1 || max_exp > 24 || min_exp > max_exp || lookups == 0 ||
-      load_nodes == 0 || (check && check < 2)) {
+  if (min_exp > max_exp) {
     usage(stderr);
     return 2;
   }
+
 
   if (check) {
     struct hop_stats st;

@@ -69,6 +69,9 @@ phase() { # NODES OP SIZE CONC COUNT
   echo "  $op ${size}B c=$conc: $(json_field "$j" ops_per_s) ops/s, p50 $(json_field "$j" p50_us) us, hops $(json_field "$j" mean_hops)"
 }
 
+# A failing phase ends the script (set -e): stop the cluster it left.
+trap '[ -n "${CHORD_CLUSTER_DIR:-}" ] && ./scripts/cluster.sh stop >/dev/null 2>&1 || true' EXIT
+
 for n in $SIZES; do
   dir="$OUT/cluster-$n"
   export CHORD_CLUSTER_DIR=$dir
