@@ -270,6 +270,11 @@ static int parse_args(struct node *n, int argc, char **argv)
     fprintf(stderr, "chord-node: --store dir needs --data-dir DIR\n");
     return 2;
   }
+  /* Messages are capped at max_file plus an envelope (rpc.c); a page of
+   * several files must fit under the same cap, so pages are no bigger
+   * than one largest file. */
+  if (o->page_bytes > o->max_file)
+    o->page_bytes = o->max_file;
   return 0;
 }
 

@@ -58,10 +58,6 @@ int xfer_collect_range(struct store *s, const struct chord_id *from,
     chord_id_sub(&d, &keys[i], from);
     if (after && chord_id_cmp(&d, &dist_after) <= 0)
       continue;
-    if (b->n > 0 && bytes >= max_bytes) {
-      b->more = true;
-      break;
-    }
     struct store_entry *e;
     rc = store_get(s, &keys[i], &e);
     if (gone(rc)) {
@@ -70,7 +66,16 @@ int xfer_collect_range(struct store *s, const struct chord_id *from,
     }
     if (rc)
       break; /* out of memory, or the disk: not a deletion */
-    bytes += e->len + e->name_len;
+    /* Stop before an entry that would take the page past max_bytes (a
+     * page always holds at least one), so a page stays within the
+     * message limit the pages are sized for. */
+    uint64_t cost = e->len + e->name_len + XFER_ENTRY_OVERHEAD;
+    if (b->n > 0 && bytes + cost > max_bytes) {
+      store_entry_unref(e);
+      b->more = true;
+      break;
+    }
+    bytes += cost;
     rc = batch_add(b, e);
     if (rc)
       break;

@@ -12,6 +12,10 @@
 #include "chord/v1/common.pb-c.h"
 #include "node/store.h"
 
+/* Bytes a page entry costs beyond its name and content: key, version and
+ * protobuf framing, rounded up. */
+#define XFER_ENTRY_OVERHEAD 64
+
 struct xfer_batch {
   struct store_entry **entries; /* n references, owned by the batch */
   size_t n, cap;
