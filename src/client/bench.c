@@ -44,6 +44,7 @@ struct bench {
   double t_start, t_end;   /* seconds, of the measured part */
   bool stopping, tty;
   bool prefill;            /* write every name once, in order */
+  uint64_t prefill_failed; /* of those writes (first_error has the first) */
 };
 
 struct bench_req {
@@ -102,6 +103,11 @@ static void on_done(struct rpc_result *r, void *ud)
       b->hops_sum += hops;
       b->hops_n++;
     }
+  } else if (b->prefill && r->status.code != GRPC_STATUS_OK) {
+    if (!b->prefill_failed)
+      snprintf(b->first_error, sizeof(b->first_error), "%s: %s",
+               rpc_status_name(r->status.code), r->status.message);
+    b->prefill_failed++;
   }
   free(q);
   if (b->issued < b->warmup + b->count)
@@ -426,11 +432,16 @@ int cmd_bench(struct chordctl *ctl, int argc, char **argv)
     b->prefill = true;
     run_phase(b, OP_WRITE, b->names, 0);
     b->prefill = false;
-    memset(b->errors, 0, sizeof(b->errors));
-    b->first_error[0] = '\0';
+    if (b->prefill_failed) {
+      /* The reads of those names would only measure NOT_FOUND. */
+      out_error(ctl, "bench: %llu of %llu names could not be written "
+                     "first (%s)",
+                (unsigned long long)b->prefill_failed,
+                (unsigned long long)b->names, b->first_error);
+      ex = OUT_EXIT_FAILURE;
+      goto stop;
+    }
   }
-  b->nlat = 0;
-  b->hops_sum = b->hops_n = 0;
   run_phase(b, op, warmup, count);
   report(b);
   if (lat_file) {
@@ -453,6 +464,7 @@ int cmd_bench(struct chordctl *ctl, int argc, char **argv)
   if (nerr == b->nlat && b->nlat)
     ex = OUT_EXIT_UNREACHABLE; /* nothing worked */
 
+stop:
   uv_close((uv_handle_t *)&b->progress, NULL);
   rpc_client_shutdown(b->cli, on_client_down, b);
   uv_run(&b->loop, UV_RUN_DEFAULT);
