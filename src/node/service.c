@@ -981,9 +981,23 @@ void node_drop_range(struct node *n, const struct chord_id *from,
 
 static void release_done(struct job *j)
 {
+  struct page *p = (struct page *)j;
   struct node *n = j->n;
   struct chord_peer to = n->give.to;
   struct chord_id from = n->give.from, upto = n->give.upto;
+  if (p->rc || !p->call) {
+    /* The joiner gets no changes (they could not be read, or it went
+     * away): keep the range and the hand-off, changes included, so that
+     * its retry of the release finds them. */
+    for (size_t i = 0; i < p->nchanged; i++)
+      node_handoff_touch(n, &p->changed[i]);
+    n->park_own = false;
+    page_done(j); /* answers the error, if anyone still waits */
+    LOG_WARN("release of the range up to %s failed: the range stays here",
+             to.addr);
+    node_svc_unpark(n);
+    return;
+  }
   page_done(j); /* answers the joiner with the changes */
   /* From now on the range is the joiner's: route it there. */
   size_t k = n->ring.nmembers;
