@@ -11,6 +11,7 @@
 
 #include "common/chord_id.h"
 #include "common/daemon.h"
+#include "common/units.h"
 #include "common/finger.h"
 #include "node/ring.h"
 
@@ -263,7 +264,7 @@ int main(int argc, char **argv)
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
-    if (daemon_parse_uint(optarg, lo, hi, &v)) {
+    if (units_parse_uint(optarg, lo, hi, &v)) {
       const struct option *o = opts;
       while (o->val != c)
         o++;

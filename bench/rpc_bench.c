@@ -18,6 +18,7 @@
 #include "chord/v1/node.pb-c.h"
 #include "common/cq_bridge.h"
 #include "common/daemon.h"
+#include "common/units.h"
 #include "common/err.h"
 #include "common/rpc.h"
 
@@ -488,19 +489,19 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
     int bad = 0;
     switch (c) {
     case O_COUNT:
-      bad = daemon_parse_uint(optarg, 1, 100000000, &o->count);
+      bad = units_parse_uint(optarg, 1, 100000000, &o->count);
       break;
     case O_WARMUP:
-      bad = daemon_parse_uint(optarg, 0, 100000000, &o->warmup);
+      bad = units_parse_uint(optarg, 0, 100000000, &o->warmup);
       break;
     case O_SIZE:
-      bad = daemon_parse_uint(optarg, 0, 16u << 20, &o->size);
+      bad = units_parse_uint(optarg, 0, 16u << 20, &o->size);
       break;
     case O_CONC:
-      bad = daemon_parse_uint(optarg, 1, 100000, &o->concurrency);
+      bad = units_parse_uint(optarg, 1, 100000, &o->concurrency);
       break;
     case O_ROUNDS:
-      bad = daemon_parse_uint(optarg, 1, BENCH_ROUNDS_MAX, &o->rounds);
+      bad = units_parse_uint(optarg, 1, BENCH_ROUNDS_MAX, &o->rounds);
       break;
     case O_JSON:
       o->json = true;

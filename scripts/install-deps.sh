@@ -10,6 +10,7 @@ PKGS=(
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
   libuv1-dev libssl-dev libcmocka-dev
   python3-grpcio python3-grpc-tools python3-protobuf
+  clang-format
 )
 
 missing=()

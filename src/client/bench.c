@@ -16,6 +16,7 @@
 #include "client/output.h"
 #include "common/cq_bridge.h"
 #include "common/daemon.h"
+#include "common/units.h"
 #include "common/err.h"
 #include "common/name.h"
 
@@ -367,7 +368,7 @@ int cmd_bench(struct chordctl *ctl, int argc, char **argv)
     case 'c':
     case 'k':
     case 'w':
-      if (daemon_parse_uint(optarg, c == 'w' ? 0 : 1,
+      if (units_parse_uint(optarg, c == 'w' ? 0 : 1,
                             c == 'c' ? 4096 : 100000000, &v)) {
         ex = out_usage(ctl, "bench", "bad number: %s", optarg);
         goto out;
@@ -378,7 +379,7 @@ int cmd_bench(struct chordctl *ctl, int argc, char **argv)
       else b->warmup = v;
       break;
     case 's':
-      if (daemon_parse_size(optarg, &v) || v > ctl->max_size) {
+      if (units_parse_size(optarg, 0, ctl->max_size, &v)) {
         ex = out_usage(ctl, "bench", "--size must be a size up to --max-size");
         goto out;
       }

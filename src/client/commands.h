@@ -12,7 +12,7 @@
 #define CMD_DEFAULT_SUPERNODE "127.0.0.1:7000"
 #define CMD_SUPERNODE_ENV "CHORD_SUPERNODE"
 #define CMD_DEFAULT_TIMEOUT_MS 10000
-#define CMD_MAX_TIMEOUT_MS ((int64_t)24 * 3600 * 1000) /* one day */
+#define CMD_MAX_TIMEOUT_MS ((uint64_t)24 * 3600 * 1000) /* one day */
 #define CMD_MAX_SIZE_LIMIT ((uint64_t)1 << 30) /* highest --max-size */
 
 /* The program's state, from the global flags to the RPC client. */

@@ -15,6 +15,7 @@
 #include "client/output.h"
 #include "common/addr.h"
 #include "common/name.h"
+#include "common/units.h"
 
 /* One subcommand. To add one, write its cmd_ function and add a row. */
 struct command {
@@ -220,84 +221,6 @@ static bool wants_help(int argc, char **argv)
 
 /* ---- flags -------------------------------------------------------------- */
 
-static bool is_digit(char c)
-{
-  return c >= '0' && c <= '9';
-}
-
-/* Parses "500ms", "5s", "2m", "1h" or a bare number of seconds, with an
- * optional fraction ("1.5s"), into milliseconds in [1, CMD_MAX_TIMEOUT_MS].
- * 0, or -1 when s is not such a duration. */
-static int parse_duration(const char *s, int64_t *ms)
-{
-  uint64_t whole = 0, frac = 0, scale = 1, mul, v;
-  const char *p = s;
-
-  if (!is_digit(*p))
-    return -1;
-  for (; is_digit(*p); p++) {
-    whole = whole * 10 + (uint64_t)(*p - '0');
-    if (whole > 1000000000000ull)
-      return -1;
-  }
-  if (*p == '.') {
-    if (!is_digit(*++p))
-      return -1;
-    for (; is_digit(*p); p++) {
-      if (scale < 1000000) {
-        frac = frac * 10 + (uint64_t)(*p - '0');
-        scale *= 10;
-      }
-    }
-  }
-  if (*p == '\0' || strcmp(p, "s") == 0)
-    mul = 1000;
-  else if (strcmp(p, "ms") == 0)
-    mul = 1;
-  else if (strcmp(p, "m") == 0)
-    mul = 60000;
-  else if (strcmp(p, "h") == 0)
-    mul = 3600000;
-  else
-    return -1;
-  v = whole * mul + frac * mul / scale;
-  if (v < 1 || v > (uint64_t)CMD_MAX_TIMEOUT_MS)
-    return -1;
-  *ms = (int64_t)v;
-  return 0;
-}
-
-/* Parses a byte count, optionally with K, M or G (or KiB, MiB, GiB; any
- * case) for binary units, into [0, CMD_MAX_SIZE_LIMIT]. 0, or -1. */
-static int parse_size(const char *s, uint64_t *out)
-{
-  uint64_t v = 0;
-  unsigned shift;
-  const char *p = s;
-
-  if (!is_digit(*p))
-    return -1;
-  for (; is_digit(*p); p++) {
-    v = v * 10 + (uint64_t)(*p - '0');
-    if (v > CMD_MAX_SIZE_LIMIT)
-      return -1;
-  }
-  if (*p == '\0' || strcmp(p, "B") == 0)
-    shift = 0;
-  else if (strchr("kK", *p) && (!p[1] || strcmp(p + 1, "iB") == 0))
-    shift = 10;
-  else if (strchr("mM", *p) && (!p[1] || strcmp(p + 1, "iB") == 0))
-    shift = 20;
-  else if (strchr("gG", *p) && (!p[1] || strcmp(p + 1, "iB") == 0))
-    shift = 30;
-  else
-    return -1;
-  if (v > (CMD_MAX_SIZE_LIMIT >> shift))
-    return -1;
-  *out = v << shift;
-  return 0;
-}
-
 /* Whether argv[*i] is the flag name, as "NAME VALUE" or "NAME=VALUE".
  * Sets *val (NULL when the value is missing) and moves *i past it. */
 static bool flag_value(int argc, char **argv, int *i, const char *name,
@@ -326,6 +249,7 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv,
                        int *next, enum action *act)
 {
   const char *sn = NULL, *val, *env;
+  uint64_t ms;
   char q[64];
   int i;
 
@@ -362,10 +286,12 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv,
         continue;
       }
     } else if (flag_value(argc, argv, &i, "--timeout", &val)) {
-      if (val && parse_duration(val, &ctl->timeout_ms) == 0)
+      if (val && units_parse_duration(val, 1, CMD_MAX_TIMEOUT_MS, &ms) == 0) {
+        ctl->timeout_ms = (int64_t)ms;
         continue;
+      }
     } else if (flag_value(argc, argv, &i, "--max-size", &val)) {
-      if (val && parse_size(val, &ctl->max_size) == 0)
+      if (val && units_parse_size(val, 0, CMD_MAX_SIZE_LIMIT, &ctl->max_size) == 0)
         continue;
     } else {
       out_quote(q, sizeof(q), a, strlen(a));

@@ -12,6 +12,7 @@
 #include "client/commands.h"
 #include "common/addr.h"
 #include "common/codec.h"
+#include "common/units.h"
 
 #define ESC_MAX 8     /* longest escape of one character, with its NUL */
 #define JSON_DEPTH 8  /* deepest nesting the results use, with room */
@@ -163,17 +164,6 @@ int out_usage(struct chordctl *ctl, const char *topic, const char *fmt, ...)
   return OUT_EXIT_USAGE;
 }
 
-/* "10s", "2m" or "1500ms". */
-static void format_ms(char *buf, size_t cap, int64_t ms)
-{
-  if (ms % 60000 == 0)
-    snprintf(buf, cap, "%" PRId64 "m", ms / 60000);
-  else if (ms % 1000 == 0)
-    snprintf(buf, cap, "%" PRId64 "s", ms / 1000);
-  else
-    snprintf(buf, cap, "%" PRId64 "ms", ms);
-}
-
 /* Whether a status message is gRPC's own for a peer it could not reach
  * or lost (rather than one the peer sent). */
 static bool unreachable_message(const char *m)
@@ -207,7 +197,7 @@ int out_rpc_error(struct chordctl *ctl, const char *what, const char *peer,
       snprintf(reason, sizeof(reason), "%s is unavailable", who);
     break;
   case GRPC_STATUS_DEADLINE_EXCEEDED:
-    format_ms(dur, sizeof(dur), ctl->timeout_ms);
+    units_format_duration(dur, sizeof(dur), (uint64_t)ctl->timeout_ms);
     snprintf(reason, sizeof(reason), "no answer from %s within %s", who,
              dur);
     break;

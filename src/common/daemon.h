@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* What both daemons share: a libuv loop with the cq_bridge, an RPC server
- * and client, SIGINT/SIGTERM handling and an ordered shutdown, plus flag
- * parsing helpers. */
+ * and client, SIGINT/SIGTERM handling and an ordered shutdown. */
 #ifndef CHORD_DAEMON_H
 #define CHORD_DAEMON_H
 
@@ -46,14 +45,5 @@ int daemon_start(struct daemon *d, const char *listen);
 void daemon_stop(struct daemon *d, int exit_code);
 /* Runs the loop to the end and closes it. Returns d->exit_code. */
 int daemon_run(struct daemon *d);
-
-/* Parses a duration: "250ms", "2s", "1m" or a bare number of
- * milliseconds. 0 or CHORD_EINVAL. */
-int daemon_parse_ms(const char *s, uint64_t *out);
-/* Parses a size: "1024", "64K", "64M", "1G" (binary units). */
-int daemon_parse_size(const char *s, uint64_t *out);
-/* Parses a decimal unsigned integer in [min, max]. */
-int daemon_parse_uint(const char *s, uint64_t min, uint64_t max,
-                      uint64_t *out);
 
 #endif

@@ -19,9 +19,16 @@
 #define RPC_DEFAULT_MAX_MESSAGE ((size_t)64 << 20) /* bytes */
 #define RPC_MESSAGE_MAX 256 /* longest status message kept, with NUL */
 
+#define RPC_DETAIL_MAX 32   /* longest error detail kept, with NUL */
+
 struct rpc_status {
   grpc_status_code code;
   char message[RPC_MESSAGE_MAX];
+  /* Set when a chord handler sent the status (its trailing metadata says
+   * so); clear when gRPC made it up (no connection, deadline, ...). */
+  bool remote;
+  /* A chord handler's machine-readable reason (RPC_DETAIL_*), or "". */
+  char detail[RPC_DETAIL_MAX];
 };
 
 /* CHORD_E* for a gRPC status (0 for OK). */

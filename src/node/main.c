@@ -11,9 +11,11 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/name.h"
+#include "common/units.h"
 #include "node/node.h"
 
 #define LEAVE_LIMIT_MS 15000 /* a leave that takes longer is cut short */
+#define NODE_DURATION_MAX_MS ((uint64_t)24 * 3600 * 1000) /* a day */
 
 uint64_t node_now_ms(void)
 {
@@ -100,7 +102,7 @@ static void usage(FILE *f)
       "  --log-level LEVEL        debug, info, warn or error (info)\n"
       "  --help, --version\n"
       "\n"
-      "Durations: 500ms, 2s, 1m or milliseconds. Sizes: 1024, 64K, 64M, 1G.\n"
+      UNITS_HELP
       "SIGINT/SIGTERM: hand files to the successor, leave, exit 0.\n");
 }
 
@@ -211,31 +213,32 @@ static int parse_args(struct node *n, int argc, char **argv)
       o->data_dir = optarg;
       break;
     case O_MAXFILE:
-      bad = daemon_parse_size(optarg, &v) || v > ((uint64_t)1 << 30);
+      bad = units_parse_size(optarg, 0, (uint64_t)1 << 30, &v);
       o->max_file = v;
       break;
     case O_RPC_TIMEOUT:
-      bad = daemon_parse_ms(optarg, &o->rpc_timeout_ms) ||
-            o->rpc_timeout_ms == 0;
+      bad = units_parse_duration(optarg, 1, NODE_DURATION_MAX_MS,
+                                 &o->rpc_timeout_ms);
       break;
     case O_FWD_TIMEOUT:
-      bad = daemon_parse_ms(optarg, &o->forward_timeout_ms) ||
-            o->forward_timeout_ms == 0;
+      bad = units_parse_duration(optarg, 1, NODE_DURATION_MAX_MS,
+                                 &o->forward_timeout_ms);
       break;
     case O_HOPS:
-      bad = daemon_parse_uint(optarg, 1, 1024, &v);
+      bad = units_parse_uint(optarg, 1, 1024, &v);
       o->hop_limit = (unsigned)v;
       break;
     case O_SUCC:
-      bad = daemon_parse_uint(optarg, 1, FINGER_SUCC_MAX, &v);
+      bad = units_parse_uint(optarg, 1, FINGER_SUCC_MAX, &v);
       o->succ_len = (unsigned)v;
       break;
     case O_RETRIES:
-      bad = daemon_parse_uint(optarg, 1, 1000000, &v);
+      bad = units_parse_uint(optarg, 1, 1000000, &v);
       o->join_retries = (unsigned)v;
       break;
     case O_JOIN_TIMEOUT:
-      bad = daemon_parse_ms(optarg, &o->join_timeout_ms);
+      bad = units_parse_duration(optarg, 0, NODE_DURATION_MAX_MS,
+                                 &o->join_timeout_ms);
       break;
     case O_LOG:
       bad = log_level_parse(optarg, &lvl) != 0;

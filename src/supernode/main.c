@@ -8,7 +8,10 @@
 #include "common/addr.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/units.h"
 #include "supernode/supernode.h"
+
+#define SN_DURATION_MAX_MS ((uint64_t)24 * 3600 * 1000) /* a day */
 
 static void usage(FILE *f)
 {
@@ -25,7 +28,7 @@ static void usage(FILE *f)
           "  --log-level LEVEL         debug, info, warn or error (info)\n"
           "  --help, --version\n"
           "\n"
-          "Durations: 500ms, 2s, 1m, or a number of milliseconds.\n");
+          UNITS_HELP);
 }
 
 static void on_expire(uv_timer_t *t)
@@ -77,17 +80,17 @@ int main(int argc, char **argv)
       listen = optarg;
       break;
     case OPT_LEASE:
-      if (daemon_parse_ms(optarg, &sn.lease_ms) || sn.lease_ms == 0)
+      if (units_parse_duration(optarg, 1, SN_DURATION_MAX_MS, &sn.lease_ms))
         goto bad_value;
       break;
     case OPT_HB:
-      if (daemon_parse_ms(optarg, &sn.heartbeat_interval_ms) ||
-          sn.heartbeat_interval_ms == 0)
+      if (units_parse_duration(optarg, 1, SN_DURATION_MAX_MS,
+                               &sn.heartbeat_interval_ms))
         goto bad_value;
       break;
     case OPT_HB_TIMEOUT:
-      if (daemon_parse_ms(optarg, &sn.heartbeat_timeout_ms) ||
-          sn.heartbeat_timeout_ms == 0)
+      if (units_parse_duration(optarg, 1, SN_DURATION_MAX_MS,
+                               &sn.heartbeat_timeout_ms))
         goto bad_value;
       break;
     case OPT_LOG:
