@@ -22,6 +22,8 @@ const char *chord_strerror(int err)
   case CHORD_EUNIMPL: return "not implemented";
   case CHORD_ECANCELLED: return "cancelled";
   case CHORD_ELOOP: return "hop limit reached";
+  case CHORD_EUNAUTH: return "not authenticated";
+  case CHORD_ESTATE: return "not possible in the current state";
   default: break;
   }
   if (err < 0 && err > -4096)

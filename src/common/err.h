@@ -16,10 +16,12 @@ enum {
   CHORD_EPROTO = -1008,    /* peer broke the protocol */
   CHORD_EIO = -1009,       /* storage failure */
   CHORD_EINTERNAL = -1010, /* a bug or an unexpected library failure */
-  CHORD_EPERM = -1011,     /* not allowed (lock not held, no secret) */
+  CHORD_EPERM = -1011,     /* authenticated, but not allowed */
   CHORD_EUNIMPL = -1012,   /* method not implemented */
   CHORD_ECANCELLED = -1013, /* call cancelled (shutdown) */
   CHORD_ELOOP = -1014,     /* hop limit reached */
+  CHORD_EUNAUTH = -1015,   /* not authenticated: no or bad credentials */
+  CHORD_ESTATE = -1016,    /* does not fit the current state (lock not held) */
 };
 
 /* A static English sentence fragment for err (CHORD_E* or -errno). */

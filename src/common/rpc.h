@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The gRPC core wrapper: a server whose handlers answer asynchronously, a
- * client with a per-peer channel cache and unary calls with deadlines, and
- * the mapping between gRPC status codes and CHORD_E* codes. Everything
- * except rpc_client_call_sync runs on the loop thread that drives the
- * cq_bridge. */
+/* The gRPC core wrapper: a server whose handlers answer asynchronously
+ * (rpc_server.c), a client with a per-peer channel cache and unary calls
+ * with deadlines (rpc_client.c), and the mapping between gRPC status codes
+ * and CHORD_E* codes (rpc_status.c). Everything except rpc_client_call_sync
+ * runs on the loop thread that drives the cq_bridge. */
 #ifndef CHORD_RPC_H
 #define CHORD_RPC_H
 
@@ -21,11 +21,38 @@
 
 #define RPC_DETAIL_MAX 32   /* longest error detail kept, with NUL */
 
+/* Errors are told apart by code and detail, never by message text.
+ *
+ * Every non-OK status a chord server sends through this layer carries the
+ * trailing metadata entry RPC_ERROR_KEY. Its value is the handler's detail
+ * (an RPC_DETAIL_* string) or RPC_ERROR_NONE when there is none. That
+ * includes the errors the layer sends for the server itself: UNAVAILABLE
+ * "server shutting down", INVALID_ARGUMENT for an undecodable request,
+ * UNIMPLEMENTED, and INTERNAL when a response cannot be encoded. A status
+ * without the entry was made up by gRPC (no connection, deadline, a
+ * message over a size limit, cancellation) or by a server that is not
+ * chord's. A detail is 1 to RPC_DETAIL_MAX - 1 characters of [a-z0-9._-]
+ * (others are sent as '_', longer ones cut); "-" is not a detail. */
+#define RPC_ERROR_KEY "chord-error" /* trailing metadata key */
+#define RPC_ERROR_NONE "-"          /* its value when there is no detail */
+
+/* The join lock is held by another node: retry later (UNAVAILABLE). */
+#define RPC_DETAIL_BUSY "busy"
+/* A node could not reach the next hop of a forwarded request. */
+#define RPC_DETAIL_UNREACHABLE "unreachable"
+/* A forwarded request ran out of hops. */
+#define RPC_DETAIL_HOP_LIMIT "hop-limit"
+/* The node is not yet a member of the ring (still joining). */
+#define RPC_DETAIL_JOINING "joining"
+/* The node is not (or no longer) a member of the ring. */
+#define RPC_DETAIL_NOT_MEMBER "not-member"
+
 struct rpc_status {
   grpc_status_code code;
-  char message[RPC_MESSAGE_MAX];
-  /* Set when a chord handler sent the status (its trailing metadata says
-   * so); clear when gRPC made it up (no connection, deadline, ...). */
+  char message[RPC_MESSAGE_MAX]; /* for people; never parsed */
+  /* Set when a chord server sent the status: every OK, and every error
+   * carrying RPC_ERROR_KEY. Clear when gRPC or this side made it up (no
+   * connection, deadline, size limit, a response that would not decode). */
   bool remote;
   /* A chord handler's machine-readable reason (RPC_DETAIL_*), or "". */
   char detail[RPC_DETAIL_MAX];
@@ -56,7 +83,7 @@ struct rpc_srv_call; /* one inbound call, valid until answered */
 
 /* Handles a decoded request. req belongs to the call and lives until the
  * call is answered; the handler must answer exactly once, now or later,
- * with rpc_srv_reply or rpc_srv_reply_error. */
+ * with rpc_srv_reply, rpc_srv_reply_error or rpc_srv_reply_error_detail. */
 typedef void (*rpc_handler_cb)(struct rpc_srv_call *call,
                                const ProtobufCMessage *req, void *ud);
 /* The server is shutting down and has answered call itself: drop every
@@ -110,10 +137,15 @@ void rpc_srv_on_cancel(struct rpc_srv_call *c, rpc_cancel_cb cb, void *ud);
 int rpc_srv_reply(struct rpc_srv_call *c, const ProtobufCMessage *resp);
 /* Answers OK with an already-encoded message (bb stays the caller's). */
 int rpc_srv_reply_raw(struct rpc_srv_call *c, grpc_byte_buffer *bb);
-/* Answers with a non-OK status and a printf-style message. */
+/* Answers with a non-OK status and a printf-style message (no detail). */
 void rpc_srv_reply_error(struct rpc_srv_call *c, grpc_status_code code,
                          const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* As rpc_srv_reply_error, plus detail (RPC_DETAIL_*; NULL for none) in the
+ * RPC_ERROR_KEY trailer. */
+void rpc_srv_reply_error_detail(struct rpc_srv_call *c, grpc_status_code code,
+                                const char *detail, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* ---- client ------------------------------------------------------------ */
 

@@ -315,7 +315,7 @@ int registry_join(struct registry *r, const struct chord_peer *p,
 /* Completes p's join: when p (same id and address) holds the unexpired
  * lock, it becomes a full member heard now, and the lock is freed.
  * Errors, with r unchanged: CHORD_EINVAL for a NULL argument or an empty or
- * unterminated address; CHORD_EPERM when p does not hold the lock (also
+ * unterminated address; CHORD_ESTATE when p does not hold the lock (also
  * once its lease expired); CHORD_ENOMEM (the lock stays with p, so PostJoin
  * can be retried). The registry's thread only. */
 int registry_post_join(struct registry *r, const struct chord_peer *p)
@@ -334,7 +334,7 @@ int registry_post_join(struct registry *r, const struct chord_peer *p)
   expire_at(r, t);
   if (!r->locked || !chord_id_eq(&r->holder.id, &p->id) ||
       !same_addr(&r->holder, p))
-    return CHORD_EPERM;
+    return CHORD_ESTATE;
   idx = find(r, &p->id, &found);
   if (found) {
     /* Unreachable: Join and Heartbeat keep the holder's id out of the
@@ -380,7 +380,7 @@ int registry_leave(struct registry *r, const struct chord_id *id)
  * lost its soft state) becomes a full member and *known is set false. known
  * may be NULL. Errors, with r and *known unchanged: CHORD_EINVAL for a NULL
  * r or p or an empty or unterminated address; CHORD_EEXIST when a member
- * or the lock holder has p's id with another address; CHORD_EPERM when p
+ * or the lock holder has p's id with another address; CHORD_ESTATE when p
  * is the lock holder (not a member until PostJoin); CHORD_ENOMEM. The
  * registry's thread only. */
 int registry_heartbeat(struct registry *r, const struct chord_peer *p,
@@ -399,7 +399,7 @@ int registry_heartbeat(struct registry *r, const struct chord_peer *p,
   t = now(r);
   expire_at(r, t);
   if (r->locked && chord_id_eq(&r->holder.id, &p->id))
-    return same_addr(&r->holder, p) ? CHORD_EPERM : CHORD_EEXIST;
+    return same_addr(&r->holder, p) ? CHORD_ESTATE : CHORD_EEXIST;
   idx = find(r, &p->id, &found);
   if (found) {
     if (!same_addr(&r->v[idx]->peer, p))

@@ -79,10 +79,10 @@ static void on_join(struct rpc_srv_call *call, const ProtobufCMessage *req,
     break;
   case CHORD_EUNAVAIL:
     /* The lease may have ended since registry_join looked. */
-    rpc_srv_reply_error(call, GRPC_STATUS_UNAVAILABLE,
-                        "busy: %s is joining; retry",
-                        registry_busy(sn->reg, &holder) ? holder.addr
-                                                        : "another node");
+    rpc_srv_reply_error_detail(
+        call, GRPC_STATUS_UNAVAILABLE, RPC_DETAIL_BUSY,
+        "busy: %s is joining; retry",
+        registry_busy(sn->reg, &holder) ? holder.addr : "another node");
     return;
   case CHORD_EEXIST:
     LOG_WARN("join refused: id %s of %s is already in the ring", hex, p.addr);
@@ -120,7 +120,7 @@ static void on_post_join(struct rpc_srv_call *call, const ProtobufCMessage *req,
   if (!check_node(call, r->node, &p))
     return;
   int rc = registry_post_join(sn->reg, &p);
-  if (rc == CHORD_EPERM) {
+  if (rc == CHORD_ESTATE) {
     rpc_srv_reply_error(call, GRPC_STATUS_FAILED_PRECONDITION,
                         "%s does not hold the join lock (lease expired?); "
                         "join again",
@@ -201,7 +201,7 @@ static void on_heartbeat(struct rpc_srv_call *call, const ProtobufCMessage *req,
                         "the id of %s is taken by another node", p.addr);
     return;
   }
-  if (rc == CHORD_EPERM) {
+  if (rc == CHORD_ESTATE) {
     rpc_srv_reply_error(call, GRPC_STATUS_FAILED_PRECONDITION,
                         "%s is still joining", p.addr);
     return;

@@ -71,6 +71,13 @@ class MembershipTest(T.ClusterTest):
         r = self.c.sn_stub.Join(S.JoinRequest(node=ghost), timeout=2)
         self.assertEqual([m.addr for m in r.members], [first.addr])
         self.assertEqual(r.lease_ms, 1500)
+        # Meanwhile another Join is refused as busy, and the trailing
+        # metadata says so: callers decide on codes, not message text.
+        with self.assertRaises(grpc.RpcError) as e:
+            self.c.sn_stub.Join(S.JoinRequest(node=C_node(23456, "127.0.0.1:2")),
+                                timeout=2)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+        self.assertIn(("chord-error", "busy"), e.exception.trailing_metadata())
         t0 = time.monotonic()
         second = self.c.add_node(fixed_ids(4, 1)[0])
         waited = time.monotonic() - t0
@@ -81,6 +88,8 @@ class MembershipTest(T.ClusterTest):
         with self.assertRaises(grpc.RpcError) as e:
             self.c.sn_stub.PostJoin(S.PostJoinRequest(node=ghost), timeout=2)
         self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        # From the supernode's handler, with no detail.
+        self.assertIn(("chord-error", "-"), e.exception.trailing_metadata())
         self.check_tables()
 
     def test_duplicate_id_and_bad_address_refused(self):

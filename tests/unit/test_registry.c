@@ -170,7 +170,7 @@ static void test_registry_second_joiner_unavail(void **state)
   join_expect(f->r, &b, CHORD_EUNAVAIL);
   assert_true(registry_busy(f->r, &h));
   assert_true(peer_eq(&h, &a));
-  assert_int_equal(registry_post_join(f->r, &b), CHORD_EPERM);
+  assert_int_equal(registry_post_join(f->r, &b), CHORD_ESTATE);
   assert_int_equal(registry_count(f->r), 0);
 }
 
@@ -193,7 +193,7 @@ static void test_registry_post_join_then_next_sees_first(void **state)
   assert_int_equal(registry_post_join(f->r, &b), 0);
   assert_int_equal(registry_count(f->r), 2);
   /* A second PostJoin is refused: the lock is gone. */
-  assert_int_equal(registry_post_join(f->r, &b), CHORD_EPERM);
+  assert_int_equal(registry_post_join(f->r, &b), CHORD_ESTATE);
 }
 
 static void test_registry_join_lists_members_sorted(void **state)
@@ -231,12 +231,12 @@ static void test_registry_lease_expiry_frees_lock(void **state)
   assert_false(registry_busy(f->r, NULL));
   join_expect(f->r, &b, 0);
   /* The late PostJoin of the expired holder changes nothing. */
-  assert_int_equal(registry_post_join(f->r, &a), CHORD_EPERM);
+  assert_int_equal(registry_post_join(f->r, &a), CHORD_ESTATE);
   assert_int_equal(registry_count(f->r), 0);
   assert_int_equal(registry_post_join(f->r, &b), 0);
   assert_int_equal(registry_list(f->r, out, 2), 1);
   assert_true(peer_eq(&out[0], &b));
-  assert_int_equal(registry_post_join(f->r, &a), CHORD_EPERM);
+  assert_int_equal(registry_post_join(f->r, &a), CHORD_ESTATE);
   assert_int_equal(registry_count(f->r), 1);
 }
 
@@ -250,7 +250,7 @@ static void test_registry_expire_frees_lock(void **state)
   f->now += LEASE_MS;
   registry_expire(f->r);
   assert_false(registry_busy(f->r, NULL));
-  assert_int_equal(registry_post_join(f->r, &a), CHORD_EPERM);
+  assert_int_equal(registry_post_join(f->r, &a), CHORD_ESTATE);
 }
 
 static void test_registry_rejoin_by_holder_renews(void **state)
@@ -304,7 +304,7 @@ static void test_registry_duplicate_id_other_addr(void **state)
   assert_false(registry_busy(f->r, NULL));
   assert_int_equal(registry_heartbeat(f->r, &clash, &known), CHORD_EEXIST);
   assert_true(known);
-  assert_int_equal(registry_post_join(f->r, &clash), CHORD_EPERM);
+  assert_int_equal(registry_post_join(f->r, &clash), CHORD_ESTATE);
   assert_int_equal(registry_count(f->r), 2);
   assert_int_equal(registry_list(f->r, after, 4), 2);
   assert_memory_equal(before, after, 2 * sizeof before[0]);
@@ -459,7 +459,7 @@ static void test_registry_heartbeat_from_holder_refused(void **state)
 
   mk_peer(&a, 1);
   join_expect(f->r, &a, 0);
-  assert_int_equal(registry_heartbeat(f->r, &a, &known), CHORD_EPERM);
+  assert_int_equal(registry_heartbeat(f->r, &a, &known), CHORD_ESTATE);
   assert_true(known);
   assert_int_equal(registry_count(f->r), 0);
   assert_true(registry_busy(f->r, NULL));
@@ -482,7 +482,7 @@ static void test_registry_leave_removes_and_frees_lock(void **state)
   join_expect(f->r, &b, 0);
   assert_int_equal(registry_leave(f->r, &b.id), 0);
   assert_false(registry_busy(f->r, NULL));
-  assert_int_equal(registry_post_join(f->r, &b), CHORD_EPERM);
+  assert_int_equal(registry_post_join(f->r, &b), CHORD_ESTATE);
   assert_int_equal(registry_count(f->r), 1);
   assert_int_equal(registry_leave(f->r, &a.id), 0);
   assert_int_equal(registry_count(f->r), 0);
@@ -500,12 +500,12 @@ static void test_registry_post_join_not_holder(void **state)
 
   mk_peer(&a, 1);
   mk_peer(&b, 2);
-  assert_int_equal(registry_post_join(f->r, &a), CHORD_EPERM);
+  assert_int_equal(registry_post_join(f->r, &a), CHORD_ESTATE);
   join_expect(f->r, &a, 0);
-  assert_int_equal(registry_post_join(f->r, &b), CHORD_EPERM);
+  assert_int_equal(registry_post_join(f->r, &b), CHORD_ESTATE);
   moved = a;
   snprintf(moved.addr, sizeof moved.addr, "10.9.9.9:7000");
-  assert_int_equal(registry_post_join(f->r, &moved), CHORD_EPERM);
+  assert_int_equal(registry_post_join(f->r, &moved), CHORD_ESTATE);
   assert_true(registry_busy(f->r, NULL));
   assert_int_equal(registry_count(f->r), 0);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The RPC layer on 127.0.0.1 with ephemeral ports: round trips, deadlines,
  * unknown methods, undecodable requests, forwarding handlers, size limits,
- * sync calls from another thread, and shutdown with calls in flight. */
+ * sync calls from another thread, shutdown with calls in flight, where an
+ * error came from (remote, detail), and the status <-> CHORD_E* mapping. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -79,6 +80,20 @@ static void h_park(struct rpc_srv_call *call, const ProtobufCMessage *req,
   f->parked[f->nparked++] = call;
 }
 
+/* Delete fails on purpose: name "plain" answers NOT_FOUND with no detail;
+ * "detail:<d>" answers UNAVAILABLE with detail <d>. */
+static void h_fail(struct rpc_srv_call *call, const ProtobufCMessage *req,
+                   void *ud)
+{
+  const Chord__V1__DeleteRequest *r = (const Chord__V1__DeleteRequest *)req;
+  (void)ud;
+  if (strncmp(r->name, "detail:", 7) == 0)
+    rpc_srv_reply_error_detail(call, GRPC_STATUS_UNAVAILABLE, r->name + 7,
+                               "failed with detail %s", r->name + 7);
+  else
+    rpc_srv_reply_error(call, GRPC_STATUS_NOT_FOUND, "no file %s", r->name);
+}
+
 /* Lookup forwards a Ping to the second server and answers with its addr. */
 struct fwd {
   struct rpc_srv_call *in;
@@ -135,6 +150,7 @@ static struct rpc_server *start_server(struct fixture *f, char *addr,
   h[method_index("Ping")] = h_ping;
   h[method_index("Status")] = h_park;
   h[method_index("Lookup")] = h_forward;
+  h[method_index("Delete")] = h_fail;
   struct rpc_server_opts o = {.max_message = max_message};
   struct rpc_server *s = rpc_server_create(f->bridge, &o);
   int port = 0;
@@ -300,6 +316,9 @@ static void test_rpc_deadline_exceeded(void **state)
   run_until(f, 1, 10000);
   uint64_t took = now_ms() - t0;
   assert_int_equal(f->last[0].status.code, GRPC_STATUS_DEADLINE_EXCEEDED);
+  /* gRPC made this status up: no chord server sent it. */
+  assert_false(f->last[0].status.remote);
+  assert_string_equal(f->last[0].status.detail, "");
   /* Near the deadline: not early, and not a hang (a generous bound). */
   assert_true(took >= 250);
   assert_true(took < 5000);
@@ -330,6 +349,9 @@ static void test_rpc_unknown_method(void **state)
   for (int i = 0; i < 2; i++) {
     assert_int_equal(f->last[i].status.code, GRPC_STATUS_UNIMPLEMENTED);
     assert_non_null(strstr(f->last[i].status.message, "unknown method"));
+    /* The rpc layer answered for the server: remote, no detail. */
+    assert_true(f->last[i].status.remote);
+    assert_string_equal(f->last[i].status.detail, "");
   }
   /* A declared method without a handler is UNIMPLEMENTED too. */
   r.method = rpc_method_path(NODE_SVC, method_index("Notify"));
@@ -380,6 +402,7 @@ static void test_rpc_undecodable_request(void **state)
   for (int i = 0; i < 5; i++) {
     assert_int_equal(f->last[i].status.code, GRPC_STATUS_INVALID_ARGUMENT);
     assert_non_null(strstr(f->last[i].status.message, "chord.v1."));
+    assert_true(f->last[i].status.remote);
   }
   call_ping(f, f->addr, (const uint8_t *)"x", 1, 5000);
   run_until(f, 6, 10000);
@@ -415,6 +438,9 @@ static void test_rpc_unreachable_peer(void **state)
   run_until(f, 1, 10000);
   assert_int_equal(f->last[0].status.code, GRPC_STATUS_UNAVAILABLE);
   assert_true(now_ms() - t0 < 3000); /* fail-fast, before the deadline */
+  /* No chord server sent it: UNAVAILABLE alone does not say busy. */
+  assert_false(f->last[0].status.remote);
+  assert_string_equal(f->last[0].status.detail, "");
 }
 
 struct sync_arg {
@@ -447,7 +473,8 @@ static void *sync_thread(void *p)
                       .method = "/chord.v1.Node/Status",
                       .msg = &s.base,
                       .deadline = rpc_deadline_in(200)};
-  if (rpc_client_call_sync(c, &r, &res) == CHORD_ETIMEDOUT)
+  if (rpc_client_call_sync(c, &r, &res) == CHORD_ETIMEDOUT &&
+      !res.status.remote)
     a->deadline = 1;
   rpc_result_clear(&res);
   rpc_client_shutdown(c, NULL, NULL);
@@ -475,12 +502,12 @@ static void test_rpc_sync_client(void **state)
 static void park_status_calls(struct fixture *f, int n,
                               Chord__V1__StatusRequest *s, struct rpc_req *r)
 {
-  *r = (struct rpc_req){
-      .target = f->addr,
-      .method = rpc_method_path(NODE_SVC, method_index("Status")),
-      .msg = &s->base,
-      .resp_desc = &chord__v1__status_response__descriptor,
-      .deadline = rpc_deadline_in(60000)};
+  *r = (struct rpc_req){.target = f->addr,
+                        .method =
+                            rpc_method_path(NODE_SVC, method_index("Status")),
+                        .msg = &s->base,
+                        .resp_desc = &chord__v1__status_response__descriptor,
+                        .deadline = rpc_deadline_in(60000)};
   for (int i = 0; i < n; i++)
     assert_int_equal(rpc_client_call(f->cli, r, on_result, f), 0);
   uint64_t t0 = now_ms();
@@ -508,9 +535,14 @@ static void test_rpc_shutdown_with_calls_in_flight(void **state)
   assert_int_equal(f->done, 40);
   assert_int_equal(f->cancelled, 30);
   int unavailable = 0;
-  for (size_t i = 0; i < f->nlast; i++)
+  for (size_t i = 0; i < f->nlast; i++) {
     if (f->last[i].status.code != GRPC_STATUS_OK)
       unavailable++;
+    /* "server shutting down" comes from the server's rpc layer. */
+    if (f->last[i].status.code == GRPC_STATUS_UNAVAILABLE &&
+        strstr(f->last[i].status.message, "shutting down"))
+      assert_true(f->last[i].status.remote);
+  }
   assert_true(unavailable >= 30);
   /* The other server still serves. */
   call_ping(f, f->addr2, NULL, 0, 5000);
@@ -560,12 +592,161 @@ static void test_rpc_client_shutdown_cancels(void **state)
   f->stopped--; /* the new client will report again */
 }
 
+static void call_delete(struct fixture *f, const char *target, const char *name)
+{
+  Chord__V1__DeleteRequest d = CHORD__V1__DELETE_REQUEST__INIT;
+  d.name = (char *)name;
+  struct rpc_req r = {.target = target,
+                      .method =
+                          rpc_method_path(NODE_SVC, method_index("Delete")),
+                      .msg = &d.base,
+                      .resp_desc = &chord__v1__delete_response__descriptor,
+                      .deadline = rpc_deadline_in(5000)};
+  assert_int_equal(rpc_client_call(f->cli, &r, on_result, f), 0);
+}
+
+/* A handler's error with a detail arrives remote with that detail; a plain
+ * one arrives remote with none; an OK is remote too. */
+static void test_rpc_error_detail_async(void **state)
+{
+  struct fixture *f = *state;
+  call_delete(f, f->addr, "detail:" RPC_DETAIL_BUSY);
+  run_until(f, 1, 10000);
+  call_delete(f, f->addr, "plain");
+  run_until(f, 2, 10000);
+  call_ping(f, f->addr, NULL, 0, 5000);
+  run_until(f, 3, 10000);
+  assert_int_equal(f->last[0].status.code, GRPC_STATUS_UNAVAILABLE);
+  assert_true(f->last[0].status.remote);
+  assert_string_equal(f->last[0].status.detail, RPC_DETAIL_BUSY);
+  assert_string_equal(f->last[0].status.message, "failed with detail busy");
+  assert_int_equal(f->last[1].status.code, GRPC_STATUS_NOT_FOUND);
+  assert_true(f->last[1].status.remote);
+  assert_string_equal(f->last[1].status.detail, "");
+  assert_string_equal(f->last[1].status.message, "no file plain");
+  assert_int_equal(f->last[2].status.code, GRPC_STATUS_OK);
+  assert_true(f->last[2].status.remote);
+  assert_string_equal(f->last[2].status.detail, "");
+}
+
+/* A detail is sent as a legal header value: characters outside
+ * [a-z0-9._-] become '_', and a long one is cut to RPC_DETAIL_MAX - 1. */
+static void test_rpc_error_detail_cleaned(void **state)
+{
+  struct fixture *f = *state;
+  call_delete(f, f->addr, "detail:Bad detail\x01!");
+  run_until(f, 1, 10000);
+  call_delete(f, f->addr,
+              "detail:0123456789abcdefghijklmnopqrstuvwxyz0123456789");
+  run_until(f, 2, 10000);
+  assert_true(f->last[0].status.remote);
+  assert_string_equal(f->last[0].status.detail, "_ad_detail__");
+  assert_true(f->last[1].status.remote);
+  assert_int_equal(strlen(f->last[1].status.detail), RPC_DETAIL_MAX - 1);
+  assert_memory_equal(f->last[1].status.detail,
+                      "0123456789abcdefghijklmnopqrstuvwxyz",
+                      RPC_DETAIL_MAX - 1);
+}
+
+struct sync_detail {
+  const char *addr;
+  struct rpc_status st[4]; /* detail, plain, no listener, deadline */
+  int rc[4];
+  int finished;
+};
+
+static void *sync_detail_thread(void *p)
+{
+  struct sync_detail *a = p;
+  struct rpc_client *c = rpc_client_create(NULL, NULL);
+  Chord__V1__DeleteRequest d = CHORD__V1__DELETE_REQUEST__INIT;
+  Chord__V1__StatusRequest s = CHORD__V1__STATUS_REQUEST__INIT;
+  struct rpc_result res;
+  struct rpc_req r = {.target = a->addr,
+                      .method = "/chord.v1.Node/Delete",
+                      .msg = &d.base,
+                      .deadline = rpc_deadline_in(5000)};
+  d.name = "detail:" RPC_DETAIL_NOT_MEMBER;
+  a->rc[0] = rpc_client_call_sync(c, &r, &res);
+  a->st[0] = res.status;
+  rpc_result_clear(&res);
+  d.name = "plain";
+  a->rc[1] = rpc_client_call_sync(c, &r, &res);
+  a->st[1] = res.status;
+  rpc_result_clear(&res);
+  r.target = "127.0.0.1:1"; /* nothing listens there */
+  a->rc[2] = rpc_client_call_sync(c, &r, &res);
+  a->st[2] = res.status;
+  rpc_result_clear(&res);
+  r = (struct rpc_req){.target = a->addr,
+                       .method = "/chord.v1.Node/Status", /* parked */
+                       .msg = &s.base,
+                       .deadline = rpc_deadline_in(200)};
+  a->rc[3] = rpc_client_call_sync(c, &r, &res);
+  a->st[3] = res.status;
+  rpc_result_clear(&res);
+  rpc_client_shutdown(c, NULL, NULL);
+  a->finished = 1;
+  return NULL;
+}
+
+/* The same facts reach a sync caller. */
+static void test_rpc_error_detail_sync(void **state)
+{
+  struct fixture *f = *state;
+  struct sync_detail a = {.addr = f->addr};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, sync_detail_thread, &a), 0);
+  uint64_t t0 = now_ms();
+  while (!a.finished && now_ms() - t0 < 15000)
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+  pthread_join(t, NULL);
+  assert_int_equal(a.rc[0], CHORD_EUNAVAIL);
+  assert_true(a.st[0].remote);
+  assert_string_equal(a.st[0].detail, RPC_DETAIL_NOT_MEMBER);
+  assert_int_equal(a.rc[1], CHORD_ENOTFOUND);
+  assert_true(a.st[1].remote);
+  assert_string_equal(a.st[1].detail, "");
+  assert_int_equal(a.rc[2], CHORD_EUNAVAIL);
+  assert_int_equal(a.st[2].code, GRPC_STATUS_UNAVAILABLE);
+  assert_false(a.st[2].remote);
+  assert_string_equal(a.st[2].detail, "");
+  assert_int_equal(a.rc[3], CHORD_ETIMEDOUT);
+  assert_false(a.st[3].remote);
+  assert_string_equal(a.st[3].detail, "");
+}
+
+/* The three codes about permission stay apart both ways, and each has its
+ * own sentence. */
+static void test_rpc_status_mapping_auth(void **state)
+{
+  (void)state;
+  assert_int_equal(rpc_err_to_status(CHORD_EUNAUTH),
+                   GRPC_STATUS_UNAUTHENTICATED);
+  assert_int_equal(rpc_err_to_status(CHORD_EPERM),
+                   GRPC_STATUS_PERMISSION_DENIED);
+  assert_int_equal(rpc_err_to_status(CHORD_ESTATE),
+                   GRPC_STATUS_FAILED_PRECONDITION);
+  assert_int_equal(rpc_status_to_err(GRPC_STATUS_UNAUTHENTICATED),
+                   CHORD_EUNAUTH);
+  assert_int_equal(rpc_status_to_err(GRPC_STATUS_PERMISSION_DENIED),
+                   CHORD_EPERM);
+  assert_int_equal(rpc_status_to_err(GRPC_STATUS_FAILED_PRECONDITION),
+                   CHORD_ESTATE);
+  assert_string_equal(chord_strerror(CHORD_EUNAUTH), "not authenticated");
+  assert_string_equal(chord_strerror(CHORD_ESTATE),
+                      "not possible in the current state");
+  assert_string_equal(chord_strerror(CHORD_EPERM), "not permitted");
+}
+
 static void test_rpc_status_mapping(void **state)
 {
   (void)state;
-  int errs[] = {CHORD_EINVAL, CHORD_ENOTFOUND, CHORD_EEXIST, CHORD_EUNAVAIL,
-                CHORD_ETIMEDOUT, CHORD_ETOOBIG, CHORD_EUNIMPL,
-                CHORD_ECANCELLED, CHORD_ELOOP, CHORD_EIO};
+  int errs[] = {CHORD_EINVAL,   CHORD_ENOTFOUND,  CHORD_EEXIST,
+                CHORD_EUNAVAIL, CHORD_ETIMEDOUT,  CHORD_ETOOBIG,
+                CHORD_EUNIMPL,  CHORD_ECANCELLED, CHORD_ELOOP,
+                CHORD_EIO,      CHORD_EPERM,      CHORD_EUNAUTH,
+                CHORD_ESTATE};
   for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
     assert_int_equal(rpc_status_to_err(rpc_err_to_status(errs[i])), errs[i]);
   assert_int_equal(rpc_err_to_status(0), GRPC_STATUS_OK);
@@ -596,6 +777,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rpc_status_mapping),
+      cmocka_unit_test(test_rpc_status_mapping_auth),
       cmocka_unit_test_setup_teardown(test_rpc_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rpc_many_concurrent_calls, setup,
                                       teardown),
@@ -616,6 +798,12 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_rpc_client_shutdown_cancels, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_rpc_drain_ends_when_idle, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_rpc_error_detail_async, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_rpc_error_detail_cleaned, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_rpc_error_detail_sync, setup,
                                       teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

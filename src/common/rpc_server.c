@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: MIT */
+/* The server side of the rpc layer: registered methods with armed request
+ * slots, catch-all slots answering UNIMPLEMENTED, replies as one batch that
+ * the loop reaps from a non-polling queue (see server_reap). */
+#include "common/rpc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+
+#include "common/codec.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/rpc_internal.h"
+
+#define RPC_DEFAULT_SLOTS 8
+#define RPC_CATCHALL_SLOTS 2
+#define RPC_REAP_MS 100 /* bound on reaping a reply that finished late */
+
+struct srv_method {
+  struct rpc_server *srv;
+  const char *path;
+  void *handle; /* registered method */
+  const ProtobufCMessageDescriptor *input;
+  rpc_handler_cb handler; /* NULL: UNIMPLEMENTED */
+  void *ud;
+};
+
+/* One armed request: for a method (m set) or the catch-all (m NULL). */
+struct srv_slot {
+  struct cq_tag tag;
+  struct rpc_server *srv;
+  struct srv_method *m;
+  grpc_call *call;
+  gpr_timespec deadline;
+  grpc_metadata_array md;
+  grpc_byte_buffer *payload;
+  grpc_call_details details;
+  struct srv_slot *next; /* all slots, for freeing */
+};
+
+struct rpc_srv_call {
+  struct rpc_server *srv;
+  struct srv_method *m; /* NULL for an unknown method */
+  grpc_call *call;
+  gpr_timespec deadline;
+  grpc_metadata_array md;
+  ProtobufCMessage *req;
+  grpc_byte_buffer *send;
+  grpc_slice details;
+  bool has_details;
+  grpc_metadata trailer; /* RPC_ERROR_KEY on an error reply */
+  bool has_trailer;      /* trailer.value is ours to unref */
+  int cancelled;         /* RECV_CLOSE_ON_SERVER output */
+  bool answered;
+  rpc_cancel_cb on_cancel;
+  void *cancel_ud;
+  struct rpc_srv_call *prev, *next; /* open (unanswered) calls */
+};
+
+struct rpc_server {
+  struct cq_bridge *bridge;
+  grpc_completion_queue *cq;
+  grpc_server *server;
+  struct srv_method *methods;
+  size_t nmethods, methods_cap;
+  struct srv_slot *slots;    /* every slot ever made */
+  size_t armed;              /* slots waiting for a call */
+  size_t batches;            /* reply batches in flight */
+  struct rpc_srv_call *open; /* unanswered calls */
+  unsigned slots_per_method;
+  bool started, stopping, notified;
+  bool forced;      /* open calls answered, rest cancelled */
+  bool grace_on;    /* grace timer initialised */
+  uv_timer_t grace; /* ends the drain; data = this */
+  struct cq_tag shutdown_tag;
+  /* Server calls are bound to done_cq, a queue no thread polls: a reply
+   * batch that completes while the loop sends it (the usual case) costs
+   * neither a kick of the bridge thread nor a wake-up of the loop. The
+   * loop reaps them after serving each new call and, when none comes,
+   * every RPC_REAP_MS (reap_timer). */
+  grpc_completion_queue *done_cq;
+  uv_timer_t reap_timer; /* data = this */
+  int closing;           /* handles whose close is pending */
+  void (*done)(void *ud);
+  void *done_ud;
+};
+
+static void slot_on_event(struct cq_tag *tag, bool ok);
+static void server_maybe_finish(struct rpc_server *s);
+static void server_force(struct rpc_server *s);
+
+struct rpc_server *rpc_server_create(struct cq_bridge *b,
+                                     const struct rpc_server_opts *o)
+{
+  struct rpc_server *s = calloc(1, sizeof(*s));
+  grpc_arg args[RPC__MAX_ARGS];
+  size_t nargs;
+  if (!s)
+    return NULL;
+  s->bridge = b;
+  s->cq = cq_bridge_cq(b);
+  s->slots_per_method = o && o->slots ? o->slots : RPC_DEFAULT_SLOTS;
+  rpc__channel_args_fill(
+      args, &nargs,
+      o && o->max_message ? o->max_message : RPC_DEFAULT_MAX_MESSAGE, 0);
+  /* gRPC binds with SO_REUSEPORT by default, so a second daemon on a port
+   * in use would silently share it: refuse instead. */
+  args[nargs++] = (grpc_arg){
+      GRPC_ARG_INTEGER, (char *)GRPC_ARG_ALLOW_REUSEPORT, {.integer = 0}};
+  grpc_channel_args ca = {nargs, args};
+  s->server = grpc_server_create(&ca, NULL);
+  if (!s->server) {
+    free(s);
+    return NULL;
+  }
+  grpc_completion_queue_attributes attr = {
+      GRPC_CQ_CURRENT_VERSION, GRPC_CQ_NEXT, GRPC_CQ_NON_POLLING, NULL};
+  s->done_cq = grpc_completion_queue_create(
+      grpc_completion_queue_factory_lookup(&attr), &attr, NULL);
+  if (!s->done_cq) {
+    grpc_server_destroy(s->server);
+    free(s);
+    return NULL;
+  }
+  grpc_server_register_completion_queue(s->server, s->cq, NULL);
+  uv_loop_t *loop = cq_bridge_loop(b);
+  uv_timer_init(loop, &s->reap_timer);
+  s->reap_timer.data = s;
+  return s;
+}
+
+int rpc_server_add_service(struct rpc_server *s,
+                           const ProtobufCServiceDescriptor *svc,
+                           const rpc_handler_cb *handlers, void *ud)
+{
+  if (s->started)
+    return CHORD_EINVAL;
+  if (s->nmethods + svc->n_methods > s->methods_cap) {
+    /* Slots point into the array, so it must not move once armed; it is
+     * only grown before start. */
+    size_t ncap = s->nmethods + svc->n_methods + 16;
+    struct srv_method *n = realloc(s->methods, ncap * sizeof(*n));
+    if (!n)
+      return CHORD_ENOMEM;
+    s->methods = n;
+    s->methods_cap = ncap;
+  }
+  for (unsigned i = 0; i < svc->n_methods; i++) {
+    const char *path = rpc_method_path(svc, i);
+    if (!path)
+      return CHORD_ENOMEM;
+    void *h = grpc_server_register_method(
+        s->server, path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    if (!h)
+      return CHORD_EINVAL;
+    s->methods[s->nmethods++] = (struct srv_method){
+        s, path, h, svc->methods[i].input, handlers ? handlers[i] : NULL, ud};
+  }
+  return 0;
+}
+
+int rpc_server_listen(struct rpc_server *s, const char *addr, int *port)
+{
+  grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+  int p = grpc_server_add_http2_port(s->server, addr, creds);
+  grpc_server_credentials_release(creds);
+  if (p <= 0)
+    return CHORD_EINVAL;
+  if (port)
+    *port = p;
+  return 0;
+}
+
+static int slot_arm(struct srv_slot *sl)
+{
+  struct rpc_server *s = sl->srv;
+  grpc_call_error e;
+  grpc_metadata_array_init(&sl->md);
+  sl->call = NULL;
+  sl->payload = NULL;
+  if (sl->m) {
+    e = grpc_server_request_registered_call(
+        s->server, sl->m->handle, &sl->call, &sl->deadline, &sl->md,
+        &sl->payload, s->done_cq, s->cq, &sl->tag);
+  } else {
+    grpc_call_details_init(&sl->details);
+    e = grpc_server_request_call(s->server, &sl->call, &sl->details, &sl->md,
+                                 s->done_cq, s->cq, &sl->tag);
+  }
+  if (e != GRPC_CALL_OK) {
+    grpc_metadata_array_destroy(&sl->md);
+    if (!sl->m)
+      grpc_call_details_destroy(&sl->details);
+    return CHORD_EINTERNAL;
+  }
+  s->armed++;
+  return 0;
+}
+
+static int slot_add(struct rpc_server *s, struct srv_method *m)
+{
+  struct srv_slot *sl = calloc(1, sizeof(*sl));
+  if (!sl)
+    return CHORD_ENOMEM;
+  sl->tag.cb = slot_on_event;
+  sl->srv = s;
+  sl->m = m;
+  sl->next = s->slots;
+  s->slots = sl;
+  return slot_arm(sl);
+}
+
+int rpc_server_start(struct rpc_server *s)
+{
+  int rc;
+  grpc_server_start(s->server);
+  s->started = true;
+  for (size_t i = 0; i < s->nmethods; i++) {
+    for (unsigned k = 0; k < s->slots_per_method; k++) {
+      rc = slot_add(s, &s->methods[i]);
+      if (rc)
+        return rc;
+    }
+  }
+  for (unsigned k = 0; k < RPC_CATCHALL_SLOTS; k++) {
+    rc = slot_add(s, NULL);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+static void call_free(struct rpc_srv_call *c)
+{
+  codec_free(c->req);
+  if (c->send)
+    grpc_byte_buffer_destroy(c->send);
+  if (c->has_details)
+    grpc_slice_unref(c->details);
+  if (c->has_trailer)
+    grpc_slice_unref(c->trailer.value);
+  grpc_metadata_array_destroy(&c->md);
+  if (c->call)
+    grpc_call_unref(c->call);
+  free(c);
+}
+
+static void call_unlink(struct rpc_srv_call *c)
+{
+  struct rpc_server *s = c->srv;
+  if (c->prev)
+    c->prev->next = c->next;
+  else if (s->open == c)
+    s->open = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+}
+
+/* Frees the calls whose reply batch has completed (a failed one means the
+ * client went away: nothing to do either way). May free the server when it
+ * is stopping, so it is the last thing its callers do. */
+static void server_reap(struct rpc_server *s)
+{
+  for (;;) {
+    grpc_event ev = grpc_completion_queue_next(
+        s->done_cq, gpr_inf_past(GPR_CLOCK_MONOTONIC), NULL);
+    if (ev.type != GRPC_OP_COMPLETE)
+      break;
+    s->batches--;
+    call_free(ev.tag);
+  }
+  if (!s->batches)
+    uv_timer_stop(&s->reap_timer);
+  server_maybe_finish(s);
+}
+
+static void on_reap_timer(uv_timer_t *t)
+{
+  server_reap(t->data);
+}
+
+/* Sends the reply batch: the message (when bb) or only a status. A non-OK
+ * status carries the RPC_ERROR_KEY trailer with detail (NULL for none),
+ * so that the client can tell it from one gRPC made up. */
+static int call_send(struct rpc_srv_call *c, grpc_status_code code,
+                     const char *msg, const char *detail, grpc_byte_buffer *bb)
+{
+  grpc_op ops[4];
+  size_t n = 0;
+  if (c->answered) {
+    /* A second answer would start a second batch and free the call under
+     * the first: refuse it. */
+    LOG_ERROR("%s answered twice; second answer dropped", rpc_srv_method(c));
+    if (bb)
+      grpc_byte_buffer_destroy(bb);
+    return CHORD_EINVAL;
+  }
+  memset(ops, 0, sizeof(ops));
+  c->answered = true;
+  call_unlink(c);
+  c->send = bb;
+  if (msg) {
+    c->details = grpc_slice_from_copied_string(msg);
+    c->has_details = true;
+  }
+  ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+  ops[n++].data.send_initial_metadata.count = 0;
+  if (bb) {
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n++].data.send_message.send_message = bb;
+  }
+  ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+  if (code != GRPC_STATUS_OK) {
+    char value[RPC_DETAIL_MAX];
+    rpc__error_value(detail, value, sizeof(value));
+    c->trailer.key = grpc_slice_from_static_string(RPC_ERROR_KEY);
+    c->trailer.value = grpc_slice_from_copied_string(value);
+    c->has_trailer = true;
+    ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+    ops[n].data.send_status_from_server.trailing_metadata = &c->trailer;
+  }
+  ops[n].data.send_status_from_server.status = code;
+  ops[n++].data.send_status_from_server.status_details =
+      c->has_details ? &c->details : NULL;
+  ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+  ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
+  /* Completes on done_cq (the call is bound to it): see server_reap. */
+  grpc_call_error e = grpc_call_start_batch(c->call, ops, n, c, NULL);
+  if (e != GRPC_CALL_OK) {
+    call_free(c);
+    return CHORD_EINTERNAL;
+  }
+  struct rpc_server *s = c->srv;
+  if (s->batches++ == 0)
+    uv_timer_start(&s->reap_timer, on_reap_timer, RPC_REAP_MS, RPC_REAP_MS);
+  return 0;
+}
+
+int rpc_srv_reply_raw(struct rpc_srv_call *c, grpc_byte_buffer *bb)
+{
+  grpc_byte_buffer *copy = grpc_byte_buffer_copy(bb);
+  if (!copy) {
+    call_send(c, GRPC_STATUS_INTERNAL, "out of memory", NULL, NULL);
+    return CHORD_ENOMEM;
+  }
+  return call_send(c, GRPC_STATUS_OK, NULL, NULL, copy);
+}
+
+int rpc_srv_reply(struct rpc_srv_call *c, const ProtobufCMessage *resp)
+{
+  grpc_byte_buffer *bb = codec_encode(resp);
+  if (!bb) {
+    call_send(c, GRPC_STATUS_INTERNAL, "cannot encode the response", NULL,
+              NULL);
+    return CHORD_ENOMEM;
+  }
+  return call_send(c, GRPC_STATUS_OK, NULL, NULL, bb);
+}
+
+/* Answers with code (not OK), a printf-style message for people, and
+ * detail for programs (an RPC_DETAIL_* string, or NULL for none): the
+ * status goes out with the RPC_ERROR_KEY trailer. The call is invalid
+ * afterwards. Loop thread only. */
+void rpc_srv_reply_error_detail(struct rpc_srv_call *c, grpc_status_code code,
+                                const char *detail, const char *fmt, ...)
+{
+  char msg[RPC_MESSAGE_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  call_send(c, code, msg, detail, NULL);
+}
+
+/* As rpc_srv_reply_error_detail with no detail. */
+void rpc_srv_reply_error(struct rpc_srv_call *c, grpc_status_code code,
+                         const char *fmt, ...)
+{
+  char msg[RPC_MESSAGE_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  call_send(c, code, msg, NULL, NULL);
+}
+
+gpr_timespec rpc_srv_deadline(const struct rpc_srv_call *c)
+{
+  return c->deadline;
+}
+
+const char *rpc_srv_method(const struct rpc_srv_call *c)
+{
+  return c->m ? c->m->path : "";
+}
+
+int rpc_srv_metadata(const struct rpc_srv_call *c, const char *key, char *out,
+                     size_t len)
+{
+  return rpc__metadata_get(&c->md, key, out, len);
+}
+
+void rpc_srv_on_cancel(struct rpc_srv_call *c, rpc_cancel_cb cb, void *ud)
+{
+  c->on_cancel = cb;
+  c->cancel_ud = ud;
+}
+
+/* A slot's call has arrived: re-arms the slot and hands the call to its
+ * handler (or answers it). */
+static void slot_serve(struct srv_slot *sl)
+{
+  struct rpc_server *s = sl->srv;
+  struct rpc_srv_call *c = calloc(1, sizeof(*c));
+  if (!c) {
+    /* Cannot even answer: cancel the call so the client is not stuck. */
+    grpc_call_cancel_with_status(sl->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                 "out of memory", NULL);
+    grpc_call_unref(sl->call);
+    grpc_metadata_array_destroy(&sl->md);
+    if (sl->payload)
+      grpc_byte_buffer_destroy(sl->payload);
+    if (!sl->m)
+      grpc_call_details_destroy(&sl->details);
+    goto rearm;
+  }
+  c->srv = s;
+  c->m = sl->m;
+  c->call = sl->call;
+  c->deadline = sl->m ? sl->deadline : sl->details.deadline;
+  c->md = sl->md; /* moves the array; the slot re-inits its own */
+  c->next = s->open;
+  if (s->open)
+    s->open->prev = c;
+  s->open = c;
+  grpc_byte_buffer *payload = sl->payload;
+  char unknown[RPC_MESSAGE_MAX] = "";
+  if (!sl->m) {
+    char *method = grpc_slice_to_c_string(sl->details.method);
+    snprintf(unknown, sizeof(unknown), "unknown method %s", method);
+    gpr_free(method);
+    grpc_call_details_destroy(&sl->details);
+  }
+
+rearm:
+  if (!s->stopping)
+    slot_arm(sl);
+  if (!c)
+    return;
+  if (!c->m) {
+    call_send(c, GRPC_STATUS_UNIMPLEMENTED, unknown, NULL, NULL);
+    return;
+  }
+  bool had_payload = payload != NULL;
+  int rc = codec_decode(payload, c->m->input, &c->req);
+  if (payload)
+    grpc_byte_buffer_destroy(payload);
+  if (rc) {
+    rpc_srv_reply_error(c, GRPC_STATUS_INVALID_ARGUMENT,
+                        had_payload ? "request is not a valid %s message"
+                                    : "request carries no %s message",
+                        c->m->input->name);
+    return;
+  }
+  if (s->stopping) {
+    rpc_srv_reply_error(c, GRPC_STATUS_UNAVAILABLE, "server shutting down");
+    return;
+  }
+  if (!c->m->handler) {
+    rpc_srv_reply_error(c, GRPC_STATUS_UNIMPLEMENTED,
+                        "%s is not implemented by this server", c->m->path);
+    return;
+  }
+  c->m->handler(c, c->req, c->m->ud);
+}
+
+static void slot_on_event(struct cq_tag *tag, bool ok)
+{
+  struct srv_slot *sl = (struct srv_slot *)tag;
+  struct rpc_server *s = sl->srv;
+  s->armed--;
+  if (!ok) {
+    /* The server is shutting down: the slot is not re-armed. */
+    grpc_metadata_array_destroy(&sl->md);
+    if (!sl->m)
+      grpc_call_details_destroy(&sl->details);
+    server_maybe_finish(s);
+    return;
+  }
+  slot_serve(sl);
+  /* The new call is answered or on its way: now free the earlier calls
+   * whose reply has completed, off the new request's path. */
+  if (s->batches)
+    server_reap(s);
+}
+
+static void server_destroy(struct rpc_server *s)
+{
+  grpc_server_destroy(s->server);
+  /* Every batch has been reaped, so the queue drains at once. */
+  grpc_completion_queue_shutdown(s->done_cq);
+  while (grpc_completion_queue_next(s->done_cq,
+                                    gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
+             .type != GRPC_QUEUE_SHUTDOWN)
+    ;
+  grpc_completion_queue_destroy(s->done_cq);
+  while (s->slots) {
+    struct srv_slot *next = s->slots->next;
+    free(s->slots);
+    s->slots = next;
+  }
+  free(s->methods);
+  void (*done)(void *) = s->done;
+  void *ud = s->done_ud;
+  free(s);
+  if (done)
+    done(ud);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+  struct rpc_server *s = h->data;
+  if (--s->closing == 0)
+    server_destroy(s);
+}
+
+/* Closes the server's handles; the last close callback destroys it. */
+static void server_free(struct rpc_server *s)
+{
+  if (s->closing)
+    return;
+  s->closing = 1;
+  uv_close((uv_handle_t *)&s->reap_timer, on_handle_closed);
+  if (s->grace_on) {
+    s->closing++;
+    uv_close((uv_handle_t *)&s->grace, on_handle_closed);
+  }
+}
+
+static void server_maybe_finish(struct rpc_server *s)
+{
+  if (!s->stopping || s->armed || s->batches || s->open)
+    return;
+  /* Every slot has come back and every reply has been sent: nothing of
+   * ours is left, so close what gRPC still holds (idle connections)
+   * instead of waiting for the peers to hang up. */
+  if (s->started && !s->forced)
+    server_force(s);
+  if (!s->notified)
+    return;
+  server_free(s);
+}
+
+/* Answers what handlers still owe (telling each owner first) and cancels
+ * every call still in progress. */
+static void server_force(struct rpc_server *s)
+{
+  if (s->forced)
+    return;
+  s->forced = true;
+  if (s->grace_on)
+    uv_timer_stop(&s->grace);
+  while (s->open) {
+    struct rpc_srv_call *c = s->open;
+    if (c->on_cancel)
+      c->on_cancel(c, c->cancel_ud);
+    call_send(c, GRPC_STATUS_UNAVAILABLE, "server shutting down", NULL, NULL);
+  }
+  grpc_server_cancel_all_calls(s->server);
+}
+
+static void on_grace_over(uv_timer_t *t)
+{
+  server_force(t->data);
+}
+
+static void shutdown_on_notify(struct cq_tag *tag, bool ok)
+{
+  struct rpc_server *s =
+      (struct rpc_server *)((char *)tag -
+                            offsetof(struct rpc_server, shutdown_tag));
+  (void)ok;
+  s->notified = true;
+  server_maybe_finish(s);
+}
+
+void rpc_server_drain(struct rpc_server *s, uint64_t grace_ms,
+                      void (*done)(void *ud), void *ud)
+{
+  s->done = done;
+  s->done_ud = ud;
+  s->stopping = true;
+  if (!s->started) {
+    s->notified = true;
+    server_maybe_finish(s);
+    return;
+  }
+  s->shutdown_tag.cb = shutdown_on_notify;
+  grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+  if (grace_ms == 0) {
+    server_force(s);
+    return;
+  }
+  /* New calls are refused from now on; those under way get grace_ms. Not
+   * forced at once even when none is open: a call gRPC has already matched
+   * to a slot may still be on its way to the loop, and cancelling it would
+   * tell its client CANCELLED instead of the retryable UNAVAILABLE that
+   * slot_on_event answers. server_maybe_finish forces the rest once every
+   * slot is back and every reply sent. */
+  uv_timer_init(cq_bridge_loop(s->bridge), &s->grace);
+  s->grace.data = s;
+  s->grace_on = true;
+  uv_timer_start(&s->grace, on_grace_over, grace_ms, 0);
+}
+
+void rpc_server_shutdown(struct rpc_server *s, void (*done)(void *ud), void *ud)
+{
+  rpc_server_drain(s, 0, done, ud);
+}
