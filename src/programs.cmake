@@ -19,7 +19,12 @@ target_link_libraries(chord-node PRIVATE chord_common)
 
 add_executable(chordctl
   src/client/main.c
+  src/client/args.c
+  src/client/fileio.c
+  src/client/cluster.c
   src/client/commands.c
+  src/client/bench.c
   src/client/output.c
-  src/client/bench.c)
+  src/client/json.c
+  src/client/escape.c)
 target_link_libraries(chordctl PRIVATE chord_common)

@@ -12,7 +12,7 @@
 
 #include "chord/v1/node.pb-c.h"
 #include "chord/v1/supernode.pb-c.h"
-#include "client/commands.h"
+#include "client/bench.h"
 #include "client/output.h"
 #include "common/cq_bridge.h"
 #include "common/daemon.h"
@@ -209,7 +209,7 @@ static int get_targets(struct bench *b)
   if (ctl->node) {
     b->targets = calloc(1, sizeof(*b->targets));
     if (!b->targets || !(b->targets[0] = strdup(ctl->node)))
-      return OUT_EXIT_FAILURE;
+      return OUTPUT_EXIT_FAILURE;
     b->ntargets = 1;
     return 0;
   }
@@ -222,8 +222,8 @@ static int get_targets(struct bench *b)
   struct rpc_result res;
   int rc = rpc_client_call_sync(ctl->rpc, &r, &res);
   if (rc) {
-    int ex = out_rpc_error(ctl, "list the members", "supernode",
-                           ctl->supernode, &res.status);
+    int ex = output_rpc_error(ctl, "list the members", "supernode",
+                              ctl->supernode, &res.status);
     rpc_result_clear(&res);
     return ex;
   }
@@ -231,15 +231,15 @@ static int get_targets(struct bench *b)
       (const Chord__V1__ListNodesResponse *)res.resp;
   if (l->n_nodes == 0) {
     rpc_result_clear(&res);
-    out_error(ctl, "bench: the ring has no members yet");
-    return OUT_EXIT_UNREACHABLE;
+    output_error(ctl, "bench: the ring has no members yet");
+    return OUTPUT_EXIT_UNREACHABLE;
   }
   b->targets = calloc(l->n_nodes, sizeof(*b->targets));
   for (size_t i = 0; b->targets && i < l->n_nodes; i++)
     if ((b->targets[i] = strdup(l->nodes[i]->addr)))
       b->ntargets++;
   rpc_result_clear(&res);
-  return b->targets && b->ntargets ? 0 : OUT_EXIT_FAILURE;
+  return b->targets && b->ntargets ? 0 : OUTPUT_EXIT_FAILURE;
 }
 
 /* Runs `n` requests of op with conc in flight; measured ones after skip. */
@@ -324,7 +324,11 @@ static void report(struct bench *b)
   }
 }
 
-int cmd_bench(struct chordctl *ctl, int argc, char **argv)
+/* Reads bench's options from argv[1..argc) into b (which holds the
+ * defaults) and sets *lat_file to --latencies, if given. 0, or
+ * OUTPUT_EXIT_USAGE after saying what is wrong. */
+static int parse_options(struct bench *b, int argc, char **argv,
+                         const char **lat_file)
 {
   static const struct option opts[] = {
       {"op", required_argument, NULL, 'o'},
@@ -335,13 +339,85 @@ int cmd_bench(struct chordctl *ctl, int argc, char **argv)
       {"warmup", required_argument, NULL, 'w'},
       {"latencies", required_argument, NULL, 'l'},
       {NULL, 0, NULL, 0}};
+  struct chordctl *ctl = b->ctl;
+  uint64_t v;
+  int c;
+
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (c) {
+    case 'o':
+      if (!strcmp(optarg, "write")) b->op = OP_WRITE;
+      else if (!strcmp(optarg, "read")) b->op = OP_READ;
+      else if (!strcmp(optarg, "mixed")) b->op = OP_MIXED;
+      else if (!strcmp(optarg, "ping")) b->op = OP_PING;
+      else
+        return output_usage(ctl, "bench",
+                            "--op takes write, read, mixed or ping");
+      break;
+    case 'n':
+    case 'c':
+    case 'k':
+    case 'w':
+      if (units_parse_uint(optarg, c == 'w' ? 0 : 1,
+                           c == 'c' ? 4096 : 100000000, &v))
+        return output_usage(ctl, "bench", "bad number: %s", optarg);
+      if (c == 'n') b->count = v;
+      else if (c == 'c') b->concurrency = (unsigned)v;
+      else if (c == 'k') b->names = (size_t)v;
+      else b->warmup = v;
+      break;
+    case 's':
+      if (units_parse_size(optarg, 0, ctl->max_size, &v))
+        return output_usage(ctl, "bench",
+                            "--size must be a size up to --max-size");
+      b->size = (size_t)v;
+      break;
+    case 'l':
+      *lat_file = optarg;
+      break;
+    default:
+      return output_usage(ctl, "bench", "unknown option");
+    }
+  }
+  if (optind < argc)
+    return output_usage(ctl, "bench", "unexpected argument %s",
+                        argv[optind]);
+  return 0;
+}
+
+/* Writes every measured latency, in microseconds, one a line, to path.
+ * 0, or OUTPUT_EXIT_FAILURE after saying it could not. */
+static int save_latencies(struct bench *b, const char *path)
+{
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    output_error(b->ctl, "bench: cannot write %s", path);
+    return OUTPUT_EXIT_FAILURE;
+  }
+  for (uint64_t i = 0; i < b->nlat; i++)
+    fprintf(f, "%.1f\n", b->lat_us[i]);
+  if (fclose(f)) {
+    output_error(b->ctl, "bench: cannot write %s", path);
+    return OUTPUT_EXIT_FAILURE;
+  }
+  return 0;
+}
+
+/* Runs the bench command: parses its options (argv[0] is "bench"), finds
+ * the target nodes (--node, or every member from the supernode), writes
+ * the names first for read and mixed, runs the measured requests on its
+ * own loop and client, and prints the report. Returns an exit code (enum
+ * output_exit): OUTPUT_EXIT_UNREACHABLE when every request failed. Uses
+ * ctl->rpc only to list the members. Main thread. */
+int bench_run(struct chordctl *ctl, int argc, char **argv)
+{
   struct bench *b = calloc(1, sizeof(*b));
   const char *lat_file = NULL;
-  uint64_t v;
-  int c, ex = OUT_EXIT_OK;
+  int ex = OUTPUT_EXIT_OK;
   if (!b) {
-    out_error(ctl, "bench: out of memory");
-    return OUT_EXIT_FAILURE;
+    output_error(ctl, "bench: out of memory");
+    return OUTPUT_EXIT_FAILURE;
   }
   b->ctl = ctl;
   b->op = OP_READ;
@@ -351,58 +427,15 @@ int cmd_bench(struct chordctl *ctl, int argc, char **argv)
   b->names = 1000;
   b->warmup = 100;
   b->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (c) {
-    case 'o':
-      if (!strcmp(optarg, "write")) b->op = OP_WRITE;
-      else if (!strcmp(optarg, "read")) b->op = OP_READ;
-      else if (!strcmp(optarg, "mixed")) b->op = OP_MIXED;
-      else if (!strcmp(optarg, "ping")) b->op = OP_PING;
-      else {
-        ex = out_usage(ctl, "bench", "--op takes write, read, mixed or ping");
-        goto out;
-      }
-      break;
-    case 'n':
-    case 'c':
-    case 'k':
-    case 'w':
-      if (units_parse_uint(optarg, c == 'w' ? 0 : 1,
-                            c == 'c' ? 4096 : 100000000, &v)) {
-        ex = out_usage(ctl, "bench", "bad number: %s", optarg);
-        goto out;
-      }
-      if (c == 'n') b->count = v;
-      else if (c == 'c') b->concurrency = (unsigned)v;
-      else if (c == 'k') b->names = (size_t)v;
-      else b->warmup = v;
-      break;
-    case 's':
-      if (units_parse_size(optarg, 0, ctl->max_size, &v)) {
-        ex = out_usage(ctl, "bench", "--size must be a size up to --max-size");
-        goto out;
-      }
-      b->size = (size_t)v;
-      break;
-    case 'l':
-      lat_file = optarg;
-      break;
-    default:
-      ex = out_usage(ctl, "bench", "unknown option");
-      goto out;
-    }
-  }
-  if (optind < argc) {
-    ex = out_usage(ctl, "bench", "unexpected argument %s", argv[optind]);
+  ex = parse_options(b, argc, argv, &lat_file);
+  if (ex)
     goto out;
-  }
   b->tty = isatty(2) && !ctl->json;
   b->content = malloc(b->size ? b->size : 1);
   b->lat_us = malloc((b->count ? b->count : 1) * sizeof(double));
   if (!b->content || !b->lat_us) {
-    out_error(ctl, "bench: out of memory");
-    ex = OUT_EXIT_FAILURE;
+    output_error(ctl, "bench: out of memory");
+    ex = OUTPUT_EXIT_FAILURE;
     goto out;
   }
   for (size_t i = 0; i < b->size; i++)
@@ -412,15 +445,15 @@ int cmd_bench(struct chordctl *ctl, int argc, char **argv)
     goto out;
 
   if (uv_loop_init(&b->loop)) {
-    ex = OUT_EXIT_FAILURE;
+    ex = OUTPUT_EXIT_FAILURE;
     goto out;
   }
   b->bridge = cq_bridge_create(&b->loop);
   struct rpc_client_opts co = {.max_message = ctl->max_size};
   b->cli = b->bridge ? rpc_client_create(b->bridge, &co) : NULL;
   if (!b->cli) {
-    out_error(ctl, "bench: cannot set up the RPC client");
-    ex = OUT_EXIT_FAILURE;
+    output_error(ctl, "bench: cannot set up the RPC client");
+    ex = OUTPUT_EXIT_FAILURE;
     goto out_loop;
   }
   uv_timer_init(&b->loop, &b->progress);
@@ -435,35 +468,23 @@ int cmd_bench(struct chordctl *ctl, int argc, char **argv)
     b->prefill = false;
     if (b->prefill_failed) {
       /* The reads of those names would only measure NOT_FOUND. */
-      out_error(ctl, "bench: %llu of %llu names could not be written "
-                     "first (%s)",
-                (unsigned long long)b->prefill_failed,
-                (unsigned long long)b->names, b->first_error);
-      ex = OUT_EXIT_FAILURE;
+      output_error(ctl, "bench: %llu of %llu names could not be written "
+                        "first (%s)",
+                   (unsigned long long)b->prefill_failed,
+                   (unsigned long long)b->names, b->first_error);
+      ex = OUTPUT_EXIT_FAILURE;
       goto stop;
     }
   }
   run_phase(b, op, warmup, count);
   report(b);
-  if (lat_file) {
-    FILE *f = fopen(lat_file, "w");
-    if (!f) {
-      out_error(ctl, "bench: cannot write %s", lat_file);
-      ex = OUT_EXIT_FAILURE;
-    } else {
-      for (uint64_t i = 0; i < b->nlat; i++)
-        fprintf(f, "%.1f\n", b->lat_us[i]);
-      if (fclose(f)) {
-        out_error(ctl, "bench: cannot write %s", lat_file);
-        ex = OUT_EXIT_FAILURE;
-      }
-    }
-  }
+  if (lat_file)
+    ex = save_latencies(b, lat_file);
   uint64_t nerr = 0;
   for (size_t k = 0; k <= GRPC_STATUS_UNAUTHENTICATED; k++)
     nerr += b->errors[k];
   if (nerr == b->nlat && b->nlat)
-    ex = OUT_EXIT_UNREACHABLE; /* nothing worked */
+    ex = OUTPUT_EXIT_UNREACHABLE; /* nothing worked */
 
 stop:
   uv_close((uv_handle_t *)&b->progress, NULL);

@@ -11,13 +11,17 @@
 
 #include <grpc/grpc.h>
 
+#include "client/args.h"
+#include "client/bench.h"
+#include "client/chordctl.h"
 #include "client/commands.h"
+#include "client/escape.h"
 #include "client/output.h"
 #include "common/addr.h"
 #include "common/name.h"
 #include "common/units.h"
 
-/* One subcommand. To add one, write its cmd_ function and add a row. */
+/* One subcommand. To add one, write its function and add a row. */
 struct command {
   const char *name;
   int (*run)(struct chordctl *ctl, int argc, char **argv);
@@ -30,7 +34,7 @@ struct command {
 static int run_help(struct chordctl *ctl, int argc, char **argv);
 
 static const struct command commands[] = {
-    {"write", cmd_write, true, "NAME [FILE]",
+    {"write", commands_write, true, "NAME [FILE]",
      "store FILE (or standard input) as NAME",
      "Stores the content of FILE, or of standard input when FILE is absent\n"
      "or -, as the file NAME (1 to 1024 bytes of UTF-8). Content over\n"
@@ -39,7 +43,7 @@ static const struct command commands[] = {
      "NAME that starts with a dash.\n"
      "\n"
      "With --json: {command, name, size, owner {id, addr}, hops, version}.\n"},
-    {"read", cmd_read, true, "NAME [-o FILE]",
+    {"read", commands_read, true, "NAME [-o FILE]",
      "print the file NAME, or save it to FILE",
      "Fetches the file NAME. Without -o (or with -o -) its content goes to\n"
      "standard output, byte for byte and nothing else, so\n"
@@ -54,12 +58,12 @@ static const struct command commands[] = {
      "\n"
      "Options:\n"
      "  -o, --output FILE   save the content to FILE\n"},
-    {"delete", cmd_delete, true, "NAME", "remove the file NAME",
+    {"delete", commands_delete, true, "NAME", "remove the file NAME",
      "Removes the file NAME from the ring. Exit 1 when there is no such\n"
      "file.\n"
      "\n"
      "With --json: {command, name, owner {id, addr}, hops}.\n"},
-    {"lookup", cmd_lookup, true, "NAME",
+    {"lookup", commands_lookup, true, "NAME",
      "show the owner of NAME and the path to it",
      "Shows the key of NAME (SHA-1, 40 hex digits), the node that owns it,\n"
      "the hops a request takes and the path: every node visited, the\n"
@@ -67,7 +71,7 @@ static const struct command commands[] = {
      "\n"
      "With --json: {command, name, key, owner {id, addr}, hops,\n"
      "path [{id, addr}]}.\n"},
-    {"bench", cmd_bench, true,
+    {"bench", bench_run, true,
      "[--op OP] [--count N] [--concurrency C] [--size S]",
      "measure throughput, latency and hops against the cluster",
      "Sends --count requests (10000) through random members (or only\n"
@@ -87,11 +91,12 @@ static const struct command commands[] = {
      "  --op OP             write, read, mixed or ping (read)\n"
      "  --count N           measured requests (10000)\n"
      "  --concurrency C     requests in flight (1)\n"
-     "  --size SIZE         bytes per written file (1024; K, M suffixes)\n"
+     "  --size SIZE         bytes per written file (1024)\n"
      "  --names N           distinct names (1000)\n"
      "  --warmup N          unmeasured requests first (100)\n"
-     "  --latencies FILE    write every latency (microseconds), one a line\n"},
-    {"ring", cmd_ring, true, "", "list the ring's members and their load",
+     "  --latencies FILE    write every latency (microseconds), one a line\n"
+     "\n" UNITS_HELP},
+    {"ring", commands_ring, true, "", "list the ring's members and their load",
      "Lists the members the supernode knows, in ring order (by id), with\n"
      "the keys and bytes each stores. A member that does not answer is\n"
      "shown as unreachable; that is not an error. With --node, walks the\n"
@@ -101,7 +106,7 @@ static const struct command commands[] = {
      "With --json: {command, nodes [{id, addr, reachable, joined, keys,\n"
      "bytes} or {id, addr, reachable: false, error {status, message}}],\n"
      "count, unreachable, keys, bytes}.\n"},
-    {"status", cmd_status, true, "[HOST:PORT] [--all-fingers]",
+    {"status", commands_status, true, "[HOST:PORT] [--all-fingers]",
      "show one node's state",
      "Shows the state of the node at HOST:PORT (default: --node): its id,\n"
      "whether it has joined, its predecessor, successor list and fingers,\n"
@@ -114,7 +119,7 @@ static const struct command commands[] = {
      "\n"
      "Options:\n"
      "  --all-fingers   list all 160 finger entries\n"},
-    {"health", cmd_health, true, "[HOST:PORT]",
+    {"health", commands_health, true, "[HOST:PORT]",
      "check that a daemon is serving",
      "Asks the daemon at HOST:PORT (default: --node, else the supernode)\n"
      "whether it is serving, through the standard gRPC health service\n"
@@ -162,19 +167,19 @@ static void print_usage(FILE *f)
   fputs(
       "\n"
       "Options (before the command):\n"
-      "  --supernode HOST:PORT  the supernode (default: $" CMD_SUPERNODE_ENV
-      ", else\n"
-      "                         " CMD_DEFAULT_SUPERNODE ")\n"
+      "  --supernode HOST:PORT  the supernode (default: "
+      "$" CHORDCTL_SUPERNODE_ENV ", else\n"
+      "                         " CHORDCTL_DEFAULT_SUPERNODE ")\n"
       "  --node HOST:PORT       talk to this node, without the supernode\n"
-      "  --timeout DURATION     deadline of each call: 500ms, 5s, 2m or a\n"
-      "                         number of seconds (default 10s)\n"
+      "  --timeout DURATION     deadline of each call (default 10s)\n"
       "  --json                 print one JSON object on standard output\n"
       "                         instead of text; errors stay on stderr\n"
-      "  --max-size BYTES       largest file written or read: 1048576,\n"
-      "                         512K, 64M, 1G (default 64M, at most 1G)\n"
+      "  --max-size SIZE        largest file written or read (default 64M,\n"
+      "                         at most 1G)\n"
       "  -h, --help             show this help; COMMAND --help for a "
       "command\n"
       "  --version              show the version\n"
+      "\n" UNITS_HELP
       "\n"
       "Exit status: 0 done, 1 no such file, 2 usage error, 3 cluster\n"
       "unreachable or timed out, 4 input refused (bad name, too large),\n"
@@ -193,58 +198,27 @@ static int run_help(struct chordctl *ctl, int argc, char **argv)
   const struct command *c;
   char q[64];
   if (argc > 2)
-    return out_usage(ctl, "help", "help: expected at most one COMMAND");
+    return output_usage(ctl, "help", "help: expected at most one COMMAND");
   if (argc == 1) {
     print_usage(stdout);
-    return OUT_EXIT_OK;
+    return OUTPUT_EXIT_OK;
   }
   c = find_command(argv[1]);
   if (!c) {
-    out_quote(q, sizeof(q), argv[1], strlen(argv[1]));
-    return out_usage(ctl, NULL, "help: unknown command %s", q);
+    escape_quote(q, sizeof(q), argv[1], strlen(argv[1]));
+    return output_usage(ctl, NULL, "help: unknown command %s", q);
   }
   print_command_help(c, stdout);
-  return OUT_EXIT_OK;
-}
-
-/* Whether the arguments of a command ask for its help (before any --). */
-static bool wants_help(int argc, char **argv)
-{
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--") == 0)
-      return false;
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-      return true;
-  }
-  return false;
+  return OUTPUT_EXIT_OK;
 }
 
 /* ---- flags -------------------------------------------------------------- */
-
-/* Whether argv[*i] is the flag name, as "NAME VALUE" or "NAME=VALUE".
- * Sets *val (NULL when the value is missing) and moves *i past it. */
-static bool flag_value(int argc, char **argv, int *i, const char *name,
-                       const char **val)
-{
-  const char *a = argv[*i];
-  size_t n = strlen(name);
-  if (strncmp(a, name, n) != 0)
-    return false;
-  if (a[n] == '=') {
-    *val = a + n + 1;
-    return true;
-  }
-  if (a[n] != '\0')
-    return false;
-  *val = *i + 1 < argc ? argv[++*i] : NULL;
-  return true;
-}
 
 /* What the global flags ask for besides a command. */
 enum action { ACT_COMMAND, ACT_HELP, ACT_VERSION };
 
 /* Parses the global flags into ctl and sets *next to the index of the
- * command. 0, or OUT_EXIT_USAGE after saying what is wrong. */
+ * command. 0, or OUTPUT_EXIT_USAGE after saying what is wrong. */
 static int parse_flags(struct chordctl *ctl, int argc, char **argv,
                        int *next, enum action *act)
 {
@@ -275,56 +249,60 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv,
       continue;
     }
     val = NULL;
-    if (flag_value(argc, argv, &i, "--supernode", &val)) {
+    if (args_flag_value(argc, argv, &i, "--supernode", &val)) {
       if (val && addr_validate(val, 0) == 0) {
         sn = val;
         continue;
       }
-    } else if (flag_value(argc, argv, &i, "--node", &val)) {
+    } else if (args_flag_value(argc, argv, &i, "--node", &val)) {
       if (val && addr_validate(val, 0) == 0) {
         ctl->node = val;
         continue;
       }
-    } else if (flag_value(argc, argv, &i, "--timeout", &val)) {
-      if (val && units_parse_duration(val, 1, CMD_MAX_TIMEOUT_MS, &ms) == 0) {
+    } else if (args_flag_value(argc, argv, &i, "--timeout", &val)) {
+      if (val && units_parse_duration(val, 1, CHORDCTL_MAX_TIMEOUT_MS,
+                                      &ms) == 0) {
         ctl->timeout_ms = (int64_t)ms;
         continue;
       }
-    } else if (flag_value(argc, argv, &i, "--max-size", &val)) {
-      if (val && units_parse_size(val, 0, CMD_MAX_SIZE_LIMIT, &ctl->max_size) == 0)
+    } else if (args_flag_value(argc, argv, &i, "--max-size", &val)) {
+      if (val && units_parse_size(val, 0, CHORDCTL_MAX_SIZE_LIMIT,
+                                  &ctl->max_size) == 0)
         continue;
     } else {
-      out_quote(q, sizeof(q), a, strlen(a));
-      return out_usage(ctl, NULL, "unknown option %s", q);
+      escape_quote(q, sizeof(q), a, strlen(a));
+      return output_usage(ctl, NULL, "unknown option %s", q);
     }
     /* A known flag with a missing or bad value. */
     if (!val)
-      return out_usage(ctl, NULL, "%s needs a value", a);
-    out_quote(q, sizeof(q), val, strlen(val));
+      return output_usage(ctl, NULL, "%s needs a value", a);
+    escape_quote(q, sizeof(q), val, strlen(val));
     if (strncmp(a, "--timeout", 9) == 0)
-      return out_usage(ctl, NULL,
-                       "--timeout %s is not a duration such as 500ms, 5s, "
-                       "2m or 10, up to a day",
-                       q);
+      return output_usage(ctl, NULL,
+                          "--timeout %s is not a duration such as 500ms, "
+                          "5s, 2m or 10, up to a day",
+                          q);
     if (strncmp(a, "--max-size", 10) == 0)
-      return out_usage(ctl, NULL,
-                       "--max-size %s is not a size such as 1048576, 512K "
-                       "or 64M, up to 1G",
-                       q);
-    return out_usage(ctl, NULL, "%s %s is not a HOST:PORT address",
-                     strncmp(a, "--node", 6) == 0 ? "--node" : "--supernode",
-                     q);
+      return output_usage(ctl, NULL,
+                          "--max-size %s is not a size such as 1048576, "
+                          "512K or 64M, up to 1G",
+                          q);
+    return output_usage(ctl, NULL, "%s %s is not a HOST:PORT address",
+                        strncmp(a, "--node", 6) == 0 ? "--node"
+                                                     : "--supernode",
+                        q);
   }
   if (sn && ctl->node)
-    return out_usage(ctl, NULL, "--supernode and --node exclude each other");
-  env = getenv(CMD_SUPERNODE_ENV);
+    return output_usage(ctl, NULL,
+                        "--supernode and --node exclude each other");
+  env = getenv(CHORDCTL_SUPERNODE_ENV);
   if (sn) {
     ctl->supernode = sn;
   } else if (env && env[0]) {
     ctl->supernode = env; /* checked when a command needs it */
     ctl->supernode_from_env = true;
   } else {
-    ctl->supernode = CMD_DEFAULT_SUPERNODE;
+    ctl->supernode = CHORDCTL_DEFAULT_SUPERNODE;
   }
   *next = i;
   return 0;
@@ -345,8 +323,8 @@ static int run_net(struct chordctl *ctl, const struct command *c, int argc,
   grpc_init();
   ctl->rpc = rpc_client_create(NULL, &o);
   if (!ctl->rpc) {
-    out_error(ctl, "cannot set up the RPC client: out of memory");
-    rc = OUT_EXIT_FAILURE;
+    output_error(ctl, "cannot set up the RPC client: out of memory");
+    rc = OUTPUT_EXIT_FAILURE;
   } else {
     rc = c->run(ctl, argc, argv);
     rpc_client_shutdown(ctl->rpc, NULL, NULL);
@@ -359,7 +337,7 @@ static int run_net(struct chordctl *ctl, const struct command *c, int argc,
 int main(int argc, char **argv)
 {
   struct chordctl ctl = {
-      .timeout_ms = CMD_DEFAULT_TIMEOUT_MS,
+      .timeout_ms = CHORDCTL_DEFAULT_TIMEOUT_MS,
       .max_size = NAME_DEFAULT_MAX_FILE,
   };
   const struct command *c;
@@ -375,11 +353,11 @@ int main(int argc, char **argv)
   } else if (act == ACT_VERSION) {
     puts("chordctl " CHORD_VERSION);
   } else if (i >= argc) {
-    return out_usage(&ctl, NULL, "no command given");
+    return output_usage(&ctl, NULL, "no command given");
   } else if (!(c = find_command(argv[i]))) {
-    out_quote(q, sizeof(q), argv[i], strlen(argv[i]));
-    return out_usage(&ctl, NULL, "unknown command %s", q);
-  } else if (wants_help(argc - i, argv + i)) {
+    escape_quote(q, sizeof(q), argv[i], strlen(argv[i]));
+    return output_usage(&ctl, NULL, "unknown command %s", q);
+  } else if (args_wants_help(argc - i, argv + i)) {
     print_command_help(c, stdout);
   } else if (c->net) {
     rc = run_net(&ctl, c, argc - i, argv + i);
@@ -389,9 +367,9 @@ int main(int argc, char **argv)
   /* Output that could not be written is a failure, even on success. */
   errno = 0;
   if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
-    out_error(&ctl, "cannot write to standard output%s%s",
+    output_error(&ctl, "cannot write to standard output%s%s",
               errno ? ": " : "", errno ? strerror(errno) : "");
-    rc = OUT_EXIT_FAILURE;
+    rc = OUTPUT_EXIT_FAILURE;
   }
   return rc;
 }

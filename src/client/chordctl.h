@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* chordctl's private header for its one context struct, passed first to
+ * every function of the program, and the defaults of its global flags. */
+#ifndef CHORD_CLIENT_CHORDCTL_H
+#define CHORD_CLIENT_CHORDCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/rpc.h"
+
+#define CHORDCTL_DEFAULT_SUPERNODE "127.0.0.1:7000"
+#define CHORDCTL_SUPERNODE_ENV "CHORD_SUPERNODE"
+#define CHORDCTL_DEFAULT_TIMEOUT_MS 10000
+#define CHORDCTL_MAX_TIMEOUT_MS ((uint64_t)24 * 3600 * 1000) /* one day */
+#define CHORDCTL_MAX_SIZE_LIMIT ((uint64_t)1 << 30) /* highest --max-size */
+
+/* The program's state, from the global flags to the RPC client. */
+struct chordctl {
+  const char *supernode;    /* HOST:PORT of the supernode */
+  bool supernode_from_env;  /* supernode came from CHORD_SUPERNODE */
+  const char *node;         /* --node: serve every call; NULL = ask */
+  int64_t timeout_ms;       /* deadline of each call, milliseconds */
+  uint64_t max_size;        /* largest file content sent or received */
+  bool json;                /* one JSON object on stdout, not text */
+  struct rpc_client *rpc;   /* sync client, made by main before a command */
+};
+
+#endif

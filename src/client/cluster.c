@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/* chordctl's way into the cluster: blocking calls with the --timeout
+ * deadline, a node picked by the supernode (or --node), and one retry on
+ * another node when the first cannot serve. */
+#include "client/cluster.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "chord/v1/supernode.pb-c.h"
+#include "client/escape.h"
+#include "client/output.h"
+#include "common/addr.h"
+
+#define SN_GET_NODE "/chord.v1.Supernode/GetNode"
+#define GET_NODE_TRIES 3 /* GetNode calls made to find another node */
+
+/* Makes one blocking call of method with request req on target, with the
+ * --timeout deadline, through ctl->rpc. Always fills *res (the caller
+ * clears it with rpc_result_clear): on GRPC_STATUS_OK res->resp is the
+ * response decoded with desc. Returns res->status.code. Main thread. */
+grpc_status_code cluster_call(struct chordctl *ctl, const char *target,
+                              const char *method, const ProtobufCMessage *req,
+                              const ProtobufCMessageDescriptor *desc,
+                              struct rpc_result *res)
+{
+  struct rpc_req r = {.target = target,
+                      .method = method,
+                      .msg = req,
+                      .resp_desc = desc,
+                      .deadline = rpc_deadline_in(ctl->timeout_ms)};
+  rpc_client_call_sync(ctl->rpc, &r, res);
+  return res->status.code;
+}
+
+/* Returns 0 when ctl->supernode is a HOST:PORT address, else
+ * OUTPUT_EXIT_USAGE after saying which flag or variable is wrong.
+ * CHORD_SUPERNODE is checked only here, when a command needs it. */
+int cluster_check_supernode(struct chordctl *ctl)
+{
+  char q[64];
+  if (addr_validate(ctl->supernode, 0) == 0)
+    return 0;
+  escape_quote(q, sizeof(q), ctl->supernode, strlen(ctl->supernode));
+  return output_usage(ctl, NULL, "%s %s is not a HOST:PORT address",
+                      ctl->supernode_from_env ? CHORDCTL_SUPERNODE_ENV
+                                              : "--supernode",
+                      q);
+}
+
+/* Asks the supernode for a live node, other than avoid when it can (up to
+ * GET_NODE_TRIES calls), and copies its address into addr. 0, or an exit
+ * code after printing why. */
+static int pick_node(struct chordctl *ctl, const char *avoid,
+                     char addr[ADDR_STR_MAX])
+{
+  Chord__V1__GetNodeRequest req = CHORD__V1__GET_NODE_REQUEST__INIT;
+  struct rpc_result res;
+  const Chord__V1__GetNodeResponse *r;
+  char q[64];
+  int rc = cluster_check_supernode(ctl);
+
+  if (rc)
+    return rc;
+  for (int t = 0; t < (avoid ? GET_NODE_TRIES : 1); t++) {
+    if (cluster_call(ctl, ctl->supernode, SN_GET_NODE, &req.base,
+                     &chord__v1__get_node_response__descriptor,
+                     &res) != GRPC_STATUS_OK) {
+      rc = output_rpc_error(ctl, NULL, "supernode", ctl->supernode,
+                            &res.status);
+      /* No member at all is "no node from the supernode", not a missing
+       * file. */
+      if (res.status.code == GRPC_STATUS_NOT_FOUND)
+        rc = OUTPUT_EXIT_UNREACHABLE;
+      goto cleanup;
+    }
+    r = (const Chord__V1__GetNodeResponse *)res.resp;
+    if (!r->node || !r->node->addr[0]) {
+      output_error(ctl, "the supernode at %s answered without a node",
+                   ctl->supernode);
+      rc = OUTPUT_EXIT_UNREACHABLE;
+      goto cleanup;
+    }
+    if (addr_validate(r->node->addr, 0)) {
+      escape_quote(q, sizeof(q), r->node->addr, strlen(r->node->addr));
+      output_error(ctl, "the supernode at %s offered a malformed address %s",
+                   ctl->supernode, q);
+      rc = OUTPUT_EXIT_FAILURE;
+      goto cleanup;
+    }
+    snprintf(addr, ADDR_STR_MAX, "%s", r->node->addr);
+    rpc_result_clear(&res);
+    if (!avoid || strcmp(addr, avoid) != 0)
+      break;
+  }
+  return 0;
+
+cleanup:
+  rpc_result_clear(&res);
+  return rc;
+}
+
+/* Calls method with req on a node: --node, or one from the supernode and,
+ * when that one answers UNAVAILABLE (it is down, or cannot serve: a peer
+ * behind it is gone) or CANCELLED (chordctl never cancels its calls: gRPC
+ * core does that to a request reaching a server as it shuts down, before
+ * the node sees it), once more on another. On 0, *res holds the response
+ * decoded with desc (the caller clears it); otherwise *res is clear and
+ * an exit code is returned after printing why, starting with what (the
+ * action, e.g. `read "x"`). Main thread. */
+int cluster_node_call(struct chordctl *ctl, const char *what,
+                      const char *method, const ProtobufCMessage *req,
+                      const ProtobufCMessageDescriptor *desc,
+                      struct rpc_result *res)
+{
+  char addr[ADDR_STR_MAX], prev[ADDR_STR_MAX];
+  int tries = ctl->node ? 1 : 2, rc;
+
+  memset(res, 0, sizeof(*res));
+  for (int t = 0; t < tries; t++) {
+    const char *target = ctl->node;
+    if (!target) {
+      rc = pick_node(ctl, t ? prev : NULL, addr);
+      if (rc)
+        return rc;
+      target = addr;
+    }
+    if (cluster_call(ctl, target, method, req, desc, res) == GRPC_STATUS_OK)
+      return 0;
+    bool retry = res->status.code == GRPC_STATUS_UNAVAILABLE ||
+                 res->status.code == GRPC_STATUS_CANCELLED;
+    if (!retry || t + 1 == tries) {
+      rc = output_rpc_error(ctl, what, "node", target, &res->status);
+      rpc_result_clear(res);
+      return rc;
+    }
+    snprintf(prev, sizeof(prev), "%s", target);
+    rpc_result_clear(res);
+  }
+  return OUTPUT_EXIT_FAILURE; /* not reached: the last try returns */
+}

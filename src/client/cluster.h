@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* chordctl's private header for reaching the cluster: one blocking call
+ * with the --timeout deadline, and a call to any node, retried once. */
+#ifndef CHORD_CLIENT_CLUSTER_H
+#define CHORD_CLIENT_CLUSTER_H
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "client/chordctl.h"
+#include "common/rpc.h"
+
+/* One blocking call of method on target; returns its status code. */
+grpc_status_code cluster_call(struct chordctl *ctl, const char *target,
+                              const char *method, const ProtobufCMessage *req,
+                              const ProtobufCMessageDescriptor *desc,
+                              struct rpc_result *res);
+/* 0 when the supernode address is usable, else a usage error. */
+int cluster_check_supernode(struct chordctl *ctl);
+/* Calls method on --node or a picked node, retrying once on another. */
+int cluster_node_call(struct chordctl *ctl, const char *what,
+                      const char *method, const ProtobufCMessage *req,
+                      const ProtobufCMessageDescriptor *desc,
+                      struct rpc_result *res);
+
+#endif
