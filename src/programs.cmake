@@ -6,16 +6,29 @@ add_executable(chord-supernode
   src/supernode/registry.c)
 target_link_libraries(chord-supernode PRIVATE chord_common)
 
-add_executable(chord-node
-  src/node/main.c
-  src/node/service.c
-  src/node/join.c
+# The node's modules, in a library so that unit tests reach them.
+add_library(chord_node STATIC
+  src/node/node.c
+  src/node/jobs.c
   src/node/ring.c
+  src/node/route.c
+  src/node/forward.c
+  src/node/peer.c
+  src/node/handoff.c
   src/node/transfer.c
+  src/node/pull.c
+  src/node/push.c
+  src/node/membership.c
+  src/node/svc.c
+  src/node/svc_client.c
+  src/node/svc_ring.c
+  src/node/svc_transfer.c
   src/node/store.c
   src/node/store_mem.c
   src/node/store_dir.c)
-target_link_libraries(chord-node PRIVATE chord_common)
+target_link_libraries(chord_node PUBLIC chord_common)
+add_executable(chord-node src/node/main.c)
+target_link_libraries(chord-node PRIVATE chord_node)
 
 add_executable(chordctl
   src/client/main.c

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* chord-node: arguments, store, wiring, store jobs, ring installs, and the
- * signal-driven graceful leave. */
+/* chord-node: arguments, the store, wiring the modules together, and the
+ * signal that starts the graceful leave. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "chord/v1/node.pb-c.h"
 #include "common/addr.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -16,64 +18,6 @@
 
 #define LEAVE_LIMIT_MS 15000 /* a leave that takes longer is cut short */
 #define NODE_DURATION_MAX_MS ((uint64_t)24 * 3600 * 1000) /* a day */
-
-uint64_t node_now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void job_work(uv_work_t *req)
-{
-  struct job *j = req->data;
-  j->work(j);
-}
-
-static void job_after(uv_work_t *req, int status)
-{
-  struct job *j = req->data;
-  struct node *n = j->n;
-  (void)status; /* jobs are never cancelled */
-  n->jobs--;
-  j->done(j);
-  node_svc_jobs_drained(n);
-  node_leave_jobs_drained(n);
-}
-
-void node_job_submit(struct node *n, struct job *j)
-{
-  n->jobs++;
-  if (strcmp(store_backend_name(n->store), "mem") == 0) {
-    /* Memory operations are quick: run them on the loop. */
-    j->work(j);
-    n->jobs--;
-    j->done(j);
-    node_svc_jobs_drained(n);
-    node_leave_jobs_drained(n);
-    return;
-  }
-  j->req.data = j;
-  if (uv_queue_work(&n->d.loop, &j->req, job_work, job_after)) {
-    /* Cannot happen with a live loop; run it here rather than lose it. */
-    job_work(&j->req);
-    job_after(&j->req, 0);
-  }
-}
-
-int node_install(struct node *n, const struct chord_peer *members, size_t k)
-{
-  struct chord_peer old_pred = n->ring.ft.pred, old_succ = n->ring.ft.succ[0];
-  int rc = ring_install(&n->ring, &n->self, members, k, n->o.succ_len);
-  if (rc)
-    return rc;
-  if (!chord_id_eq(&old_pred.id, &n->ring.ft.pred.id) ||
-      !chord_id_eq(&old_succ.id, &n->ring.ft.succ[0].id) ||
-      log_get_level() <= LOG_LVL_DEBUG)
-    LOG_INFO("ring: %zu members, pred %s, succ %s", n->ring.nmembers,
-             n->ring.ft.pred.addr, n->ring.ft.succ[0].addr);
-  return 0;
-}
 
 static void usage(FILE *f)
 {
@@ -106,24 +50,6 @@ static void usage(FILE *f)
       "SIGINT/SIGTERM: hand files to the successor, leave, exit 0.\n");
 }
 
-static void node_close_timers(struct node *n)
-{
-  uv_timer_stop(&n->hb_timer);
-  uv_timer_stop(&n->leave_timer);
-  if (!uv_is_closing((uv_handle_t *)&n->hb_timer)) {
-    uv_close((uv_handle_t *)&n->hb_timer, NULL);
-    uv_close((uv_handle_t *)&n->leave_timer, NULL);
-  }
-}
-
-void node_stop(struct node *n, int exit_code)
-{
-  if (n->d.stopping)
-    return;
-  node_close_timers(n);
-  daemon_stop(&n->d, exit_code);
-}
-
 static void on_leave_limit(uv_timer_t *t)
 {
   struct node *n = t->data;
@@ -143,7 +69,7 @@ static void on_stop_signal(struct daemon *d, int signum)
   n->leave_requested = true;
   LOG_INFO("signal %d: leaving the ring", signum);
   uv_timer_start(&n->leave_timer, on_leave_limit, LEAVE_LIMIT_MS, 0);
-  node_leave_start(n);
+  membership_leave_start(n);
 }
 
 static int parse_args(struct node *n, int argc, char **argv)
@@ -307,6 +233,72 @@ static int resolve_self(struct node *n)
   return 0;
 }
 
+/* Registers every Node method's handler with the daemon's server. */
+static int register_handlers(struct node *n)
+{
+  static const struct {
+    const char *name;
+    rpc_handler_cb cb;
+  } table[] = {
+      {"Read", svc_on_read},
+      {"Write", svc_on_write},
+      {"Delete", svc_on_delete},
+      {"Lookup", svc_on_lookup},
+      {"UpdateDHT", svc_on_update_dht},
+      {"FindSuccessor", svc_on_find_successor},
+      {"GetPredecessor", svc_on_get_predecessor},
+      {"Notify", svc_on_notify},
+      {"GetSuccessorList", svc_on_get_successor_list},
+      {"TransferKeys", svc_on_transfer_keys},
+      {"Replicate", svc_on_replicate},
+      {"Ping", svc_on_ping},
+      {"Status", svc_on_status},
+  };
+  const ProtobufCServiceDescriptor *svc = &chord__v1__node__descriptor;
+  rpc_handler_cb h[32] = {0};
+  if (svc->n_methods > sizeof(h) / sizeof(h[0]))
+    return CHORD_EINTERNAL;
+  for (unsigned i = 0; i < svc->n_methods; i++)
+    for (size_t k = 0; k < sizeof(table) / sizeof(table[0]); k++)
+      if (strcmp(svc->methods[i].name, table[k].name) == 0)
+        h[i] = table[k].cb;
+  return rpc_server_add_service(n->d.server, svc, h, n);
+}
+
+/* Opens the store the options name. NULL after logging why. */
+static struct store *open_store(const struct node_opts *o)
+{
+  struct store *s;
+  int rc;
+  if (strcmp(o->store_kind, "dir") == 0) {
+    s = store_open_dir(o->data_dir, &rc);
+    if (!s)
+      LOG_ERROR("cannot open the data directory %s: %s", o->data_dir,
+                chord_strerror(rc));
+    return s;
+  }
+  s = store_open_mem();
+  if (!s)
+    LOG_ERROR("out of memory");
+  return s;
+}
+
+/* Sets up every module's part of n on the daemon's loop. */
+static void wire(struct node *n)
+{
+  uv_loop_t *loop = &n->d.loop;
+  n->d.ud = n;
+  n->d.on_signal = on_stop_signal;
+  n->started_ms = node_now_ms();
+  jobs_init(&n->jobs, loop, strcmp(store_backend_name(n->store), "mem") == 0);
+  handoff_init(&n->give);
+  membership_init(&n->mem, loop, n);
+  pull_init(&n->pull, loop);
+  n->pull.timer.data = n;
+  uv_timer_init(loop, &n->leave_timer);
+  n->leave_timer.data = n;
+}
+
 int main(int argc, char **argv)
 {
   static struct node n; /* large (finger tables); off the stack */
@@ -322,55 +314,33 @@ int main(int argc, char **argv)
   log_set_tag(tag);
   srand((unsigned)(node_now_ms() ^ (uint64_t)getpid()));
 
-  if (strcmp(n.o.store_kind, "dir") == 0) {
-    n.store = store_open_dir(n.o.data_dir, &rc);
-    if (!n.store) {
-      LOG_ERROR("cannot open the data directory %s: %s", n.o.data_dir,
-                chord_strerror(rc));
-      return 1;
-    }
-  } else {
-    n.store = store_open_mem();
-    if (!n.store) {
-      LOG_ERROR("out of memory");
-      return 1;
-    }
-  }
+  n.store = open_store(&n.o);
+  if (!n.store)
+    return 1;
   grpc_init();
   rc = daemon_init(&n.d, n.o.max_file, NULL);
   if (rc) {
     LOG_ERROR("cannot start: %s", chord_strerror(rc));
-    goto out_store;
+    goto fail_daemon;
   }
-  n.d.ud = &n;
-  n.d.on_signal = on_stop_signal;
-  n.started_ms = node_now_ms();
-  uv_timer_init(&n.d.loop, &n.hb_timer);
-  uv_timer_init(&n.d.loop, &n.leave_timer);
-  n.hb_timer.data = n.leave_timer.data = &n;
-  n.hb_interval_ms = 1000;
-  n.parked_tail = &n.parked;
-  rc = node_svc_register(&n);
+  wire(&n);
+  ring_init(&n.ring, &n.self, n.o.succ_len);
+  rc = register_handlers(&n);
   if (!rc)
     rc = daemon_start(&n.d, n.o.listen);
   if (rc) {
     LOG_ERROR("cannot serve on %s: %s", n.o.listen,
               rc == CHORD_EINVAL ? "address unavailable or in use"
                                  : chord_strerror(rc));
-    node_stop(&n, 1);
-    daemon_run(&n.d);
-    goto out_store;
+    goto fail_run;
   }
   /* Health says SERVING only once the node is a member (PostJoin). */
   n.d.serving = false;
-  if (resolve_self(&n)) {
-    node_stop(&n, 1);
-    daemon_run(&n.d);
-    goto out_store;
-  }
+  if (resolve_self(&n))
+    goto fail_run;
   snprintf(tag, sizeof(tag), "node %s", n.self.addr);
   log_set_tag(tag);
-  ring_init(&n.ring, &n.self);
+  ring_init(&n.ring, &n.self, n.o.succ_len);
   chord_id_to_hex(&n.self.id, hex);
   uint64_t keys, bytes;
   store_stats(n.store, &keys, &bytes);
@@ -378,14 +348,20 @@ int main(int argc, char **argv)
            "supernode %s",
            n.d.port, n.self.addr, hex, store_backend_name(n.store),
            (unsigned long long)keys, n.o.supernode);
-  node_join_start(&n);
+  membership_join_start(&n);
   exit_code = daemon_run(&n.d);
   LOG_INFO("stopped");
+  goto cleanup;
 
-out_store:
+fail_run:
+  node_stop(&n, 1);
+  daemon_run(&n.d);
+cleanup:
   ring_close(&n.ring);
-  free(n.pending_members);
-  node_handoff_clear(&n.give);
+  pull_close(&n.pull);
+  push_close(&n.push);
+  handoff_clear(&n.give);
+fail_daemon:
   store_close(n.store);
   grpc_shutdown();
   return exit_code;

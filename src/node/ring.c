@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Routing over a finger table built from the full member list. */
+/* The node's ring state with a setter for each part, dead marks, and
+ * routing that skips dead peers. A full member list is installed through
+ * the same setters. */
 #include "node/ring.h"
 
 #include <stdlib.h>
@@ -7,12 +9,23 @@
 
 #include "common/err.h"
 
-void ring_init(struct ring *r, const struct chord_peer *self)
+static size_t clamp_len(size_t n)
+{
+  if (n == 0)
+    return 1;
+  return n > FINGER_SUCC_MAX ? FINGER_SUCC_MAX : n;
+}
+
+/* A ring of self alone: self is its own predecessor, successor and every
+ * finger. r is caller storage; ring_close frees what it gathers. */
+void ring_init(struct ring *r, const struct chord_peer *self, size_t succ_len)
 {
   memset(r, 0, sizeof(*r));
   finger_init_alone(&r->ft, self);
+  r->succ_len = clamp_len(succ_len);
 }
 
+/* Frees the installed member list; r may be initialised again. */
 void ring_close(struct ring *r)
 {
   free(r->members);
@@ -20,8 +33,104 @@ void ring_close(struct ring *r)
   r->nmembers = 0;
 }
 
+/* Sets the predecessor, or forgets it when p is NULL. */
+void ring_set_pred(struct ring *r, const struct chord_peer *p)
+{
+  if (p) {
+    r->ft.pred = *p;
+    r->ft.has_pred = true;
+  } else {
+    memset(&r->ft.pred, 0, sizeof(r->ft.pred));
+    r->ft.has_pred = false;
+  }
+}
+
+/* Sets the predecessor's predecessor, or forgets it when p is NULL. */
+void ring_set_pred2(struct ring *r, const struct chord_peer *p)
+{
+  if (p) {
+    r->pred2 = *p;
+    r->has_pred2 = true;
+  } else {
+    memset(&r->pred2, 0, sizeof(r->pred2));
+    r->has_pred2 = false;
+  }
+}
+
+/* Sets the successor list to the first min(n, succ_len) of list; with n 0
+ * the list is self alone. list may overlap r's own list. */
+void ring_set_successors(struct ring *r, const struct chord_peer *list,
+                         size_t n)
+{
+  struct chord_peer tmp[FINGER_SUCC_MAX];
+  if (n > r->succ_len)
+    n = r->succ_len;
+  if (n == 0) {
+    tmp[0] = r->ft.self;
+    n = 1;
+  } else {
+    memcpy(tmp, list, n * sizeof(*tmp));
+  }
+  memcpy(r->ft.succ, tmp, n * sizeof(*tmp));
+  r->ft.nsucc = n;
+}
+
+/* Sets finger i; an index out of range is ignored. */
+void ring_set_finger(struct ring *r, unsigned i, const struct chord_peer *p)
+{
+  if (i < FINGER_COUNT)
+    r->ft.finger[i] = *p;
+}
+
+bool ring_is_dead(const struct ring *r, const struct chord_id *id)
+{
+  for (size_t i = 0; i < r->ndead; i++)
+    if (chord_id_eq(&r->dead[i], id))
+      return true;
+  return false;
+}
+
+/* Remembers id as dead (once); when RING_DEAD_MAX are remembered, the
+ * oldest mark is dropped. Self is never marked. */
+void ring_mark_dead(struct ring *r, const struct chord_id *id)
+{
+  if (chord_id_eq(id, &r->ft.self.id) || ring_is_dead(r, id))
+    return;
+  r->dead[r->dead_next] = *id;
+  r->dead_next = (r->dead_next + 1) % RING_DEAD_MAX;
+  if (r->ndead < RING_DEAD_MAX)
+    r->ndead++;
+}
+
+/* Forgets a dead mark. The ring buffer is compacted in place. */
+void ring_mark_alive(struct ring *r, const struct chord_id *id)
+{
+  for (size_t i = 0; i < r->ndead; i++) {
+    if (!chord_id_eq(&r->dead[i], id))
+      continue;
+    memmove(&r->dead[i], &r->dead[i + 1],
+            (r->ndead - i - 1) * sizeof(r->dead[0]));
+    r->ndead--;
+    r->dead_next = r->ndead % RING_DEAD_MAX;
+    return;
+  }
+}
+
+const struct chord_peer *ring_first_live_successor(const struct ring *r)
+{
+  for (size_t i = 0; i < r->ft.nsucc; i++)
+    if (!ring_is_dead(r, &r->ft.succ[i].id))
+      return &r->ft.succ[i];
+  return NULL;
+}
+
+/* Installs members (n entries, any order, with or without self) as the
+ * whole ring: fingers, predecessor, its predecessor and the successor
+ * list are computed from the list and set one by one. Members with self's
+ * id stand for self and keep self's address. 0, or CHORD_ENOMEM with r
+ * unchanged. */
 int ring_install(struct ring *r, const struct chord_peer *self,
-                 const struct chord_peer *members, size_t n, size_t succ_len)
+                 const struct chord_peer *members, size_t n)
 {
   struct finger_table ft;
   struct chord_peer *list = malloc((n + 1) * sizeof(*list));
@@ -29,36 +138,49 @@ int ring_install(struct ring *r, const struct chord_peer *self,
   int rc;
   if (!list)
     return CHORD_ENOMEM;
-  /* Self first; members with self's id are skipped, so self's own
-   * address is the one kept. */
   list[0] = *self;
   k = 1;
   for (size_t i = 0; i < n; i++)
     if (!chord_id_eq(&members[i].id, &self->id))
       list[k++] = members[i];
   k = finger_sort_unique(list, k);
-  size_t others = k - 1;
-  size_t r_len = succ_len;
-  if (r_len > FINGER_SUCC_MAX)
-    r_len = FINGER_SUCC_MAX;
-  if (r_len == 0)
-    r_len = 1;
-  rc = finger_build(&ft, self, list, k, r_len);
+  rc = finger_build(&ft, self, list, k, r->succ_len);
   if (rc) {
     free(list);
     return rc;
   }
   free(r->members);
-  r->ft = ft;
   r->members = list;
   r->nmembers = k;
-  r->has_pred2 = false;
-  if (others >= 2) {
+  r->ft.self = *self;
+  ring_set_pred(r, &ft.pred);
+  ring_set_successors(r, ft.succ, ft.nsucc);
+  for (unsigned i = 0; i < FINGER_COUNT; i++)
+    ring_set_finger(r, i, &ft.finger[i]);
+  if (k >= 3) {
     size_t me = finger_successor_index(list, k, &self->id);
-    r->pred2 = list[(me + k - 2) % k];
-    r->has_pred2 = true;
+    ring_set_pred2(r, &list[(me + k - 2) % k]);
+  } else {
+    ring_set_pred2(r, NULL);
   }
   return 0;
+}
+
+/* Installs the current member list plus p. 0 or CHORD_ENOMEM (r
+ * unchanged). */
+int ring_add_member(struct ring *r, const struct chord_peer *p)
+{
+  size_t k = r->nmembers;
+  struct chord_peer *list = malloc((k + 1) * sizeof(*list));
+  int rc;
+  if (!list)
+    return CHORD_ENOMEM;
+  if (k)
+    memcpy(list, r->members, k * sizeof(*list));
+  list[k] = *p;
+  rc = ring_install(r, &r->ft.self, list, k + 1);
+  free(list);
+  return rc;
 }
 
 bool ring_owns(const struct ring *r, const struct chord_id *key)
@@ -66,27 +188,73 @@ bool ring_owns(const struct ring *r, const struct chord_id *key)
   return chord_id_in_oc(key, &r->ft.pred.id, &r->ft.self.id);
 }
 
+bool ring_pred_owns(const struct ring *r, const struct chord_id *key)
+{
+  return r->has_pred2 && chord_id_in_oc(key, &r->pred2.id, &r->ft.pred.id);
+}
+
+/* Considers c: a live peer in (self, key) nearer to key than *best. */
+static void consider(const struct ring *r, const struct chord_peer *c,
+                     const struct chord_id *key,
+                     const struct chord_peer **best)
+{
+  if (!chord_id_in_oo(&c->id, &r->ft.self.id, key) ||
+      ring_is_dead(r, &c->id))
+    return;
+  if (!*best || chord_id_in_oo(&(*best)->id, &r->ft.self.id, &c->id))
+    *best = c;
+}
+
+/* The live finger or successor in (self, key) nearest to key; NULL when
+ * there is none. With no dead marks this is finger_closest_preceding. */
+static const struct chord_peer *closest_live(const struct ring *r,
+                                             const struct chord_id *key)
+{
+  const struct chord_peer *best = NULL;
+  if (r->ndead == 0) {
+    best = finger_closest_preceding(&r->ft, key);
+    return chord_id_eq(&best->id, &r->ft.self.id) ? NULL : best;
+  }
+  for (int i = FINGER_COUNT - 1; i >= 0; i--) {
+    if (i < FINGER_COUNT - 1 &&
+        chord_id_eq(&r->ft.finger[i].id, &r->ft.finger[i + 1].id))
+      continue;
+    consider(r, &r->ft.finger[i], key, &best);
+  }
+  for (size_t i = 0; i < r->ft.nsucc; i++)
+    consider(r, &r->ft.succ[i], key, &best);
+  return best;
+}
+
+/* Routes key: local when ours; the predecessor for its own range (when
+ * known and alive); the first live successor when key falls at or before
+ * it; otherwise the nearest live peer before key, falling back to the
+ * first live successor, then (all dead) to the first successor, so that
+ * the caller's call fails and is reported rather than looping here. */
 enum ring_verdict ring_route(const struct ring *r, const struct chord_id *key,
                              const struct chord_peer **next)
 {
   const struct finger_table *ft = &r->ft;
+  const struct chord_peer *succ, *f;
   if (ring_owns(r, key))
     return RING_LOCAL;
-  if (r->has_pred2 && chord_id_in_oc(key, &r->pred2.id, &ft->pred.id)) {
+  if (ring_pred_owns(r, key) && !ring_is_dead(r, &ft->pred.id)) {
     *next = &ft->pred;
     return RING_FORWARD;
   }
-  if (chord_id_in_oc(key, &ft->self.id, &ft->succ[0].id)) {
-    *next = &ft->succ[0];
+  succ = ring_first_live_successor(r);
+  if (!succ)
+    succ = &ft->succ[0];
+  if (chord_id_in_oc(key, &ft->self.id, &succ->id)) {
+    *next = succ;
     return RING_FORWARD;
   }
-  const struct chord_peer *f = finger_closest_preceding(ft, key);
-  if (chord_id_eq(&f->id, &ft->self.id))
-    f = &ft->succ[0];
-  *next = f;
+  f = closest_live(r, key);
+  *next = f ? f : succ;
   return RING_FORWARD;
 }
 
+/* The installed member that owns key; self when none is installed. */
 const struct chord_peer *ring_owner(const struct ring *r,
                                     const struct chord_id *key)
 {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* A node's view of the ring: the member list it was given, its finger
- * table, and the routing decision for a key. Pure: no I/O. */
+/* A node's view of the ring: predecessor, successor list and fingers, each
+ * settable on its own, peers known dead, and the routing choice for a key.
+ * Pure: no I/O, loop thread only. */
 #ifndef CHORD_NODE_RING_H
 #define CHORD_NODE_RING_H
 
@@ -9,12 +10,17 @@
 
 #include "common/finger.h"
 
+#define RING_DEAD_MAX 64 /* peers remembered as dead; the oldest goes */
+
 struct ring {
-  struct finger_table ft;     /* fingers, predecessor, successor list */
+  struct finger_table ft;     /* self, fingers, predecessor, successors */
+  size_t succ_len;            /* successor list length asked for (r) */
   struct chord_peer pred2;    /* the predecessor's predecessor */
   bool has_pred2;
-  struct chord_peer *members; /* sorted by id, self included */
+  struct chord_peer *members; /* the last full list installed, by id */
   size_t nmembers;
+  struct chord_id dead[RING_DEAD_MAX]; /* peers found dead, a ring buffer */
+  size_t ndead, dead_next;
 };
 
 enum ring_verdict {
@@ -22,26 +28,49 @@ enum ring_verdict {
   RING_FORWARD, /* send it to *next */
 };
 
-/* A ring of self alone. */
-void ring_init(struct ring *r, const struct chord_peer *self);
+/* A ring of self alone, successor lists of succ_len (clamped). */
+void ring_init(struct ring *r, const struct chord_peer *self, size_t succ_len);
 /* Frees the member list. */
 void ring_close(struct ring *r);
-/* Installs members (any order; self is added when missing, and self's
- * address always wins for self's id) with a successor list of length
- * succ_len, clamped to 1..FINGER_SUCC_MAX. 0, or CHORD_ENOMEM with r
- * unchanged. */
+
+/* Sets the predecessor (NULL: none known). */
+void ring_set_pred(struct ring *r, const struct chord_peer *p);
+/* Sets the predecessor's predecessor (NULL: none known). */
+void ring_set_pred2(struct ring *r, const struct chord_peer *p);
+/* Sets the successor list (n >= 1, nearest first; cut to succ_len). */
+void ring_set_successors(struct ring *r, const struct chord_peer *list,
+                         size_t n);
+/* Sets finger i (0 <= i < FINGER_COUNT). */
+void ring_set_finger(struct ring *r, unsigned i, const struct chord_peer *p);
+/* Marks a peer dead: routing skips it until it is marked alive. */
+void ring_mark_dead(struct ring *r, const struct chord_id *id);
+/* Marks a peer alive again (a no-op when it was not marked dead). */
+void ring_mark_alive(struct ring *r, const struct chord_id *id);
+/* Whether a peer is marked dead. */
+bool ring_is_dead(const struct ring *r, const struct chord_id *id);
+/* The first successor not marked dead, or NULL when every one is. */
+const struct chord_peer *ring_first_live_successor(const struct ring *r);
+
+/* Installs a full member list through the setters (any order; self is
+ * added when missing, and self's address always wins for self's id).
+ * 0, or CHORD_ENOMEM with r unchanged. */
 int ring_install(struct ring *r, const struct chord_peer *self,
-                 const struct chord_peer *members, size_t n, size_t succ_len);
+                 const struct chord_peer *members, size_t n);
+/* Adds one member to the installed list and installs it again. */
+int ring_add_member(struct ring *r, const struct chord_peer *p);
+
 /* Where a request for key goes: served here when key is in (pred, self];
- * to the predecessor when key is in (pred2, pred]; to the successor when
- * key is in (self, succ]; else to the closest preceding finger. *next is
- * set for RING_FORWARD and points into r. */
+ * to the predecessor when key is in (pred2, pred]; to the first live
+ * successor when key is up to it; else to the closest preceding live
+ * finger or successor. *next points into r. */
 enum ring_verdict ring_route(const struct ring *r, const struct chord_id *key,
                              const struct chord_peer **next);
 /* Whether key is in (pred, self]. */
 bool ring_owns(const struct ring *r, const struct chord_id *key);
-/* The member that owns key (successor of key). r has >= 1 member. */
+/* The member of the installed list that owns key (successor of key). */
 const struct chord_peer *ring_owner(const struct ring *r,
                                     const struct chord_id *key);
+/* Whether key is in (pred2, pred]: the predecessor's own range. */
+bool ring_pred_owns(const struct ring *r, const struct chord_id *key);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/name.h"
 
 void xfer_batch_clear(struct xfer_batch *b)
 {
@@ -137,4 +138,81 @@ void xfer_wire_free(struct xfer_wire *w)
   free(w->ptrs);
   free(w->deleted);
   memset(w, 0, sizeof(*w));
+}
+
+/* Checks and copies the wire's files and deleted keys into b. A file is
+ * refused for a bad name or content over max_file; a deleted key for a
+ * length other than 20 bytes. Versions above *max_version raise it (the
+ * caller's clock never hands out a version below one it has stored).
+ * Returns 0, or CHORD_EINVAL / CHORD_ENOMEM with *why set and b empty.
+ * Any thread. */
+int xfer_batch_from_wire(struct xfer_batch *b, Chord__V1__File *const *files,
+                         size_t nf, const ProtobufCBinaryData *deleted,
+                         size_t nd, uint64_t max_file, uint64_t *max_version,
+                         const char **why)
+{
+  uint64_t maxv = *max_version;
+  int rc = CHORD_ENOMEM;
+  memset(b, 0, sizeof(*b));
+  *why = "out of memory";
+  for (size_t i = 0; i < nf; i++) {
+    const Chord__V1__File *f = files[i];
+    struct store_entry *e;
+    size_t len;
+    if (!f || !f->name) {
+      *why = "a file has no name";
+      goto fail_inval;
+    }
+    len = strlen(f->name);
+    if (name_check(f->name, len, why))
+      goto fail_inval;
+    if (f->content.len > max_file) {
+      *why = "a file is over the size limit";
+      goto fail_inval;
+    }
+    e = store_entry_create(f->name, len, f->content.data, f->content.len,
+                           f->version);
+    if (!e || batch_add(b, e))
+      goto fail;
+    if (f->version > maxv)
+      maxv = f->version;
+  }
+  if (nd) {
+    b->deleted = calloc(nd, sizeof(*b->deleted));
+    if (!b->deleted)
+      goto fail;
+  }
+  for (size_t i = 0; i < nd; i++) {
+    if (chord_id_from_bytes(&b->deleted[i], deleted[i].data,
+                            deleted[i].len)) {
+      *why = "deleted keys must be 20 bytes";
+      goto fail_inval;
+    }
+    b->ndeleted++;
+  }
+  *max_version = maxv;
+  return 0;
+fail_inval:
+  rc = CHORD_EINVAL;
+fail:
+  xfer_batch_clear(b);
+  return rc;
+}
+
+/* Puts each entry with STORE_PUT_IF_NEWER (a newer copy here is kept, not
+ * an error) and deletes each deleted key (one not held is no error).
+ * Stops at the first other failure and returns it. Any thread. */
+int xfer_batch_apply(struct store *s, const struct xfer_batch *b)
+{
+  for (size_t i = 0; i < b->n; i++) {
+    int rc = store_put(s, b->entries[i], STORE_PUT_IF_NEWER);
+    if (rc && rc != CHORD_EEXIST)
+      return rc;
+  }
+  for (size_t i = 0; i < b->ndeleted; i++) {
+    int rc = store_del(s, &b->deleted[i]);
+    if (rc && rc != CHORD_ENOTFOUND)
+      return rc;
+  }
+  return 0;
 }

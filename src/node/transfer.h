@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Batches of entries moving between nodes: a page of a key range, or the
  * current state of keys changed during a hand-off, and their wire form.
- * Used by TransferKeys (to a joiner) and Replicate (from a leaver). */
+ * Used by TransferKeys (to a joiner) and Replicate (from a leaver), in
+ * both directions: collected and encoded to send, decoded and applied. */
 #ifndef CHORD_NODE_TRANSFER_H
 #define CHORD_NODE_TRANSFER_H
 
@@ -50,5 +51,15 @@ int xfer_collect_changes(struct store *s, const struct chord_id *keys,
 int xfer_wire_make(const struct xfer_batch *b, struct xfer_wire *w);
 /* Frees the wire view (not the batch). */
 void xfer_wire_free(struct xfer_wire *w);
+/* Decodes files and deleted keys from the wire into the empty batch b,
+ * checking every name, size (max_file) and key. 0, or CHORD_EINVAL /
+ * CHORD_ENOMEM with *why and b empty. *max_version: the highest seen. */
+int xfer_batch_from_wire(struct xfer_batch *b, Chord__V1__File *const *files,
+                         size_t nf, const ProtobufCBinaryData *deleted,
+                         size_t nd, uint64_t max_file, uint64_t *max_version,
+                         const char **why);
+/* Stores b: each entry unless ours is newer, then each delete. Any
+ * thread. 0 or the first store failure (the rest is not applied). */
+int xfer_batch_apply(struct store *s, const struct xfer_batch *b);
 
 #endif

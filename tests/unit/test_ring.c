@@ -203,9 +203,8 @@ static void build_rings(struct fixture *f, size_t n, size_t succ_len)
     ring_close(&f->rings[i]);
   f->n = n;
   for (size_t i = 0; i < n; i++) {
-    ring_init(&f->rings[i], &f->peers[i]);
-    assert_int_equal(ring_install(&f->rings[i], &f->peers[i], f->peers, n,
-                                  succ_len),
+    ring_init(&f->rings[i], &f->peers[i], succ_len);
+    assert_int_equal(ring_install(&f->rings[i], &f->peers[i], f->peers, n),
                      0);
     f->pred[i] = brute_pred(f->peers, n, i);
     f->succ[i] = brute_succ(f->peers, n, i);
@@ -311,11 +310,11 @@ static void test_ring_one_node_routes_local(void **state)
   alias = *self;
   snprintf(alias.addr, sizeof(alias.addr), "elsewhere:1");
   for (int round = 0; round < 3; round++) {
-    ring_init(r, self);
+    ring_init(r, self, SUCC_LEN);
     if (round == 1)
-      assert_int_equal(ring_install(r, self, NULL, 0, SUCC_LEN), 0);
+      assert_int_equal(ring_install(r, self, NULL, 0), 0);
     if (round == 2)
-      assert_int_equal(ring_install(r, self, &alias, 1, SUCC_LEN), 0);
+      assert_int_equal(ring_install(r, self, &alias, 1), 0);
     assert_false(r->has_pred2);
     for (size_t i = 0; i < 1003; i++) {
       const struct chord_peer *next = NULL;
@@ -348,8 +347,8 @@ static void test_ring_install_keeps_self_address(void **state)
       f->members[m++] = f->peers[i];
   f->members[m++] = impostor;
 
-  ring_init(r, &self);
-  assert_int_equal(ring_install(r, &self, f->members, m, SUCC_LEN), 0);
+  ring_init(r, &self, SUCC_LEN);
+  assert_int_equal(ring_install(r, &self, f->members, m), 0);
   assert_peer_equal(&r->ft.self, &self);
   assert_int_equal(r->nmembers, 10);
   size_t seen = 0;
@@ -367,8 +366,8 @@ static void test_ring_install_keeps_self_address(void **state)
   ring_close(r);
 
   /* Also when self is missing from a list that holds only the impostor. */
-  ring_init(r, &self);
-  assert_int_equal(ring_install(r, &self, &impostor, 1, SUCC_LEN), 0);
+  ring_init(r, &self, SUCC_LEN);
+  assert_int_equal(ring_install(r, &self, &impostor, 1), 0);
   assert_int_equal(r->nmembers, 1);
   assert_peer_equal(&r->members[0], &self);
   assert_peer_equal(&r->ft.succ[0], &self);
@@ -449,8 +448,8 @@ static void test_ring_pred2_rule(void **state)
    * round through 0x10. */
   for (size_t i = 0; i < 8; i++)
     lead_peer(&ring8[i], (uint8_t)(0x10 * (i + 1)), i);
-  ring_init(r, &ring8[7]);
-  assert_int_equal(ring_install(r, &ring8[7], ring8, 8, SUCC_LEN), 0);
+  ring_init(r, &ring8[7], SUCC_LEN);
+  assert_int_equal(ring_install(r, &ring8[7], ring8, 8), 0);
   assert_true(r->has_pred2);
   assert_peer_equal(&r->pred2, &ring8[5]);
   assert_peer_equal(&r->ft.pred, &ring8[6]);
@@ -585,8 +584,8 @@ static void test_ring_install_clamps_succ_len(void **state)
 
   random_ring(f->peers, 40, 0xc1a40000u);
   for (size_t a = 0; a < sizeof(asked) / sizeof(asked[0]); a++) {
-    ring_init(r, &f->peers[0]);
-    assert_int_equal(ring_install(r, &f->peers[0], f->peers, 40, asked[a]), 0);
+    ring_init(r, &f->peers[0], asked[a]);
+    assert_int_equal(ring_install(r, &f->peers[0], f->peers, 40), 0);
     assert_int_equal(r->ft.nsucc, got40[a]);
     size_t at = 0;
     for (size_t i = 0; i < r->ft.nsucc; i++) {
@@ -597,8 +596,8 @@ static void test_ring_install_clamps_succ_len(void **state)
     ring_close(r);
   }
   /* A short ring caps the list at the number of others. */
-  ring_init(r, &f->peers[0]);
-  assert_int_equal(ring_install(r, &f->peers[0], f->peers, 4, 1000), 0);
+  ring_init(r, &f->peers[0], 1000);
+  assert_int_equal(ring_install(r, &f->peers[0], f->peers, 4), 0);
   assert_int_equal(r->ft.nsucc, 3);
   ring_close(r);
 }
@@ -611,18 +610,18 @@ static void test_ring_reinstall_replaces_the_list(void **state)
   const struct chord_peer *next = NULL;
 
   random_ring(f->peers, 20, 0x4e150000u);
-  ring_init(r, &f->peers[0]);
+  ring_init(r, &f->peers[0], SUCC_LEN);
   /* Each install frees the list before it: ASan's leak check sees it. */
-  assert_int_equal(ring_install(r, &f->peers[0], f->peers, 20, SUCC_LEN), 0);
+  assert_int_equal(ring_install(r, &f->peers[0], f->peers, 20), 0);
   assert_int_equal(r->nmembers, 20);
   assert_true(r->has_pred2);
-  assert_int_equal(ring_install(r, &f->peers[0], f->peers, 20, SUCC_LEN), 0);
-  assert_int_equal(ring_install(r, &f->peers[0], f->peers, 5, SUCC_LEN), 0);
+  assert_int_equal(ring_install(r, &f->peers[0], f->peers, 20), 0);
+  assert_int_equal(ring_install(r, &f->peers[0], f->peers, 5), 0);
   assert_int_equal(r->nmembers, 5);
   assert_true(r->has_pred2);
   assert_peer_equal(&r->ft.pred, &f->peers[brute_pred(f->peers, 5, 0)]);
   /* Down to two: pred2 must not linger from the larger ring. */
-  assert_int_equal(ring_install(r, &f->peers[0], f->peers, 2, SUCC_LEN), 0);
+  assert_int_equal(ring_install(r, &f->peers[0], f->peers, 2), 0);
   assert_int_equal(r->nmembers, 2);
   assert_false(r->has_pred2);
   key = f->peers[1].id;
@@ -654,10 +653,10 @@ static void test_ring_member_order_and_repeats(void **state)
     f->members[i] = f->members[j];
     f->members[j] = t;
   }
-  ring_init(a, &f->peers[5]);
-  ring_init(b, &f->peers[5]);
-  assert_int_equal(ring_install(a, &f->peers[5], f->peers, 30, SUCC_LEN), 0);
-  assert_int_equal(ring_install(b, &f->peers[5], f->members, m, SUCC_LEN), 0);
+  ring_init(a, &f->peers[5], SUCC_LEN);
+  ring_init(b, &f->peers[5], SUCC_LEN);
+  assert_int_equal(ring_install(a, &f->peers[5], f->peers, 30), 0);
+  assert_int_equal(ring_install(b, &f->peers[5], f->members, m), 0);
   assert_int_equal(a->nmembers, 30);
   assert_int_equal(b->nmembers, 30);
   for (size_t i = 0; i < 30; i++)

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* The node's shared calls: state changes, ring installs, versions, the
+ * change record of a hand-off, and stopping. */
+#include "node/node.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "common/log.h"
+
+uint64_t node_now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *state_name(enum node_state s)
+{
+  switch (s) {
+  case NODE_JOINING: return "joining";
+  case NODE_JOINED: return "joined";
+  case NODE_LEAVING: return "leaving";
+  case NODE_LEFT: return "left";
+  }
+  return "?";
+}
+
+void node_set_state(struct node *n, enum node_state s)
+{
+  if (n->state != s)
+    LOG_DEBUG("state: %s -> %s", state_name(n->state), state_name(s));
+  n->state = s;
+}
+
+static void log_ring_change(struct node *n, const struct chord_peer *old_pred,
+                            const struct chord_peer *old_succ)
+{
+  const struct finger_table *ft = &n->ring.ft;
+  if (!chord_id_eq(&old_pred->id, &ft->pred.id) ||
+      !chord_id_eq(&old_succ->id, &ft->succ[0].id) ||
+      log_get_level() <= LOG_LVL_DEBUG)
+    LOG_INFO("ring: %zu members, pred %s, succ %s", n->ring.nmembers,
+             ft->pred.addr, ft->succ[0].addr);
+}
+
+/* Installs members (the supernode's list at a join, UpdateDHT) and logs
+ * when the neighbours changed. 0 or CHORD_ENOMEM (ring unchanged). */
+int node_install(struct node *n, const struct chord_peer *members, size_t k)
+{
+  struct chord_peer old_pred = n->ring.ft.pred, old_succ = n->ring.ft.succ[0];
+  int rc = ring_install(&n->ring, &n->self, members, k);
+  if (!rc)
+    log_ring_change(n, &old_pred, &old_succ);
+  return rc;
+}
+
+int node_add_member(struct node *n, const struct chord_peer *p)
+{
+  struct chord_peer old_pred = n->ring.ft.pred, old_succ = n->ring.ft.succ[0];
+  int rc = ring_add_member(&n->ring, p);
+  if (!rc)
+    log_ring_change(n, &old_pred, &old_succ);
+  return rc;
+}
+
+/* Microseconds of the wall clock, or one more than the last version handed
+ * out or seen, whichever is higher: versions never go backwards here. */
+uint64_t node_version_next(struct node *n)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t v = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+  if (v <= n->last_version)
+    v = n->last_version + 1;
+  n->last_version = v;
+  return v;
+}
+
+void node_version_seen(struct node *n, uint64_t v)
+{
+  if (v > n->last_version)
+    n->last_version = v;
+}
+
+void node_stop(struct node *n, int exit_code)
+{
+  if (n->d.stopping)
+    return;
+  uv_timer_t *timers[] = {&n->mem.timer, &n->pull.timer, &n->leave_timer};
+  for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
+    uv_timer_stop(timers[i]);
+    if (!uv_is_closing((uv_handle_t *)timers[i]))
+      uv_close((uv_handle_t *)timers[i], NULL);
+  }
+  daemon_stop(&n->d, exit_code);
+}
+
+void node_fail(struct node *n, const char *fmt, ...)
+{
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  LOG_ERROR("%s", msg);
+  node_stop(n, 1);
+}
+
+void node_touch(struct node *n, const struct chord_id *key)
+{
+  enum handoff_touch what;
+  struct chord_peer to = n->give.to;
+  if (handoff_touch(&n->give, key, node_now_ms(), n->state == NODE_JOINED,
+                    &what)) {
+    /* Without the record the change could be lost: stop loudly rather
+     * than lose it silently. */
+    LOG_ERROR("out of memory recording a change during a hand-off");
+    abort();
+  }
+  if (what == HANDOFF_EXPIRED)
+    LOG_WARN("hand-off to %s idle for %d s: dropped", to.addr,
+             HANDOFF_IDLE_MS / 1000);
+}

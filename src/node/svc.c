@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* The steps every routed handler shares: the name check, and acting on the
+ * routing decision (serve, forward, park or refuse). */
+#include "node/svc.h"
+
+#include <string.h>
+
+#include "common/err.h"
+#include "common/name.h"
+#include "node/forward.h"
+#include "node/node.h"
+
+
+bool svc_check_name(struct rpc_srv_call *call, const char *name)
+{
+  const char *why;
+  if (name_check(name, strlen(name), &why) == 0)
+    return true;
+  rpc_srv_reply_error(call, GRPC_STATUS_INVALID_ARGUMENT, "bad name: %s", why);
+  return false;
+}
+
+static void view_of(const struct node *n, struct route_view *v)
+{
+  v->state = n->state;
+  v->ring = &n->ring;
+  v->give = &n->give;
+  v->join_succ = n->pull.succ.addr[0] ? &n->pull.succ : NULL;
+  v->join_hold = n->pull.hold;
+  v->hop_limit = n->o.hop_limit;
+}
+
+/* Decides, and carries out the verdicts that need no next hop: parks the
+ * request (self_cb replays it), or refuses it with its reason. Loop
+ * thread. */
+enum route_verdict svc_route(struct node *n, struct rpc_srv_call *call,
+                             const ProtobufCMessage *req,
+                             rpc_handler_cb self_cb,
+                             const struct route_req *rq,
+                             const struct chord_peer **next, bool *direct)
+{
+  struct route_view v;
+  view_of(n, &v);
+  enum route_verdict rv = route_decide(&v, rq, next, direct);
+  switch (rv) {
+  case ROUTE_LOCAL:
+  case ROUTE_FORWARD:
+    break;
+  case ROUTE_PARK:
+    if (handoff_park(&n->give, call, req, self_cb, n))
+      rpc_srv_reply_error(call, GRPC_STATUS_UNAVAILABLE,
+                          "node busy with a hand-off; retry");
+    break;
+  case ROUTE_HOP_LIMIT:
+    rpc_srv_reply_error_detail(call, GRPC_STATUS_ABORTED,
+                               RPC_DETAIL_HOP_LIMIT,
+                               "hop limit (%u) reached: the ring is changing "
+                               "or inconsistent; retry",
+                               n->o.hop_limit);
+    break;
+  case ROUTE_NOT_READY:
+    rpc_srv_reply_error_detail(call, GRPC_STATUS_UNAVAILABLE,
+                               RPC_DETAIL_JOINING,
+                               "this node is still joining the ring; retry");
+    break;
+  }
+  return rv;
+}
+
+bool svc_serve_here(struct node *n, struct rpc_srv_call *call,
+                    const ProtobufCMessage *req, rpc_handler_cb self_cb,
+                    const struct route_req *rq)
+{
+  const struct chord_peer *next;
+  bool direct;
+  switch (svc_route(n, call, req, self_cb, rq, &next, &direct)) {
+  case ROUTE_LOCAL:
+    return true;
+  case ROUTE_FORWARD:
+    forward_next(n->d.client, call, next, req, direct,
+                 n->o.forward_timeout_ms);
+    return false;
+  default:
+    return false;
+  }
+}
