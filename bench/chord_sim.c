@@ -172,8 +172,8 @@ struct load_stats {
 
 /* Keys per node for `keys` random keys on `n` random ids; with out, also
  * writes every node's count there, ascending, one a line (for plotting). */
-static int simulate_load(size_t n, size_t keys, uint64_t seed,
-                         const char *out, struct load_stats *st)
+static int simulate_load(size_t n, size_t keys, uint64_t seed, const char *out,
+                         struct load_stats *st)
 {
   size_t m;
   struct chord_peer *ring = make_ring(&seed, n, &m);
@@ -211,24 +211,23 @@ out:
 
 static void usage(FILE *f)
 {
-  fprintf(f,
-          "usage: chord-sim [--min-exp E] [--max-exp E] [--lookups N]\n"
-          "                 [--load-nodes N] [--load-keys K] [--seed S]\n"
-          "                 [--csv] [--check N] [--load-out FILE]\n"
-          "\n"
-          "Routes random keys through in-memory rings of 2^min .. 2^max\n"
-          "nodes (default 3 .. 16) with the daemons' finger and routing\n"
-          "code, and reports path lengths next to the Chord paper's\n"
-          "1/2 log2 N, then the key load per node.\n"
-          "  --lookups N   lookups per ring, at most 100 per node (10000)\n"
-          "  --check N     only ring size N: exit 0 when the mean path is\n"
-          "                within 10%% of 1/2 log2 N, else 1\n"
-          "  --csv         comma-separated output for plotting\n"
-          "  --load-out F  also write each node's key count to F,\n"
-          "                ascending, one a line\n"
-          "Path length counts the messages until the key's predecessor\n"
-          "answers, as the paper does; 'to owner' adds the final hop the\n"
-          "daemons make to the owner when the predecessor is not it.\n");
+  fprintf(f, "usage: chord-sim [--min-exp E] [--max-exp E] [--lookups N]\n"
+             "                 [--load-nodes N] [--load-keys K] [--seed S]\n"
+             "                 [--csv] [--check N] [--load-out FILE]\n"
+             "\n"
+             "Routes random keys through in-memory rings of 2^min .. 2^max\n"
+             "nodes (default 3 .. 16) with the daemons' finger and routing\n"
+             "code, and reports path lengths next to the Chord paper's\n"
+             "1/2 log2 N, then the key load per node.\n"
+             "  --lookups N   lookups per ring, at most 100 per node (10000)\n"
+             "  --check N     only ring size N: exit 0 when the mean path is\n"
+             "                within 10%% of 1/2 log2 N, else 1\n"
+             "  --csv         comma-separated output for plotting\n"
+             "  --load-out F  also write each node's key count to F,\n"
+             "                ascending, one a line\n"
+             "Path length counts the messages until the key's predecessor\n"
+             "answers, as the paper does; 'to owner' adds the final hop the\n"
+             "daemons make to the owner when the predecessor is not it.\n");
 }
 
 int main(int argc, char **argv)
@@ -255,9 +254,21 @@ int main(int argc, char **argv)
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     uint64_t v = 0, lo = 0, hi = UINT64_MAX;
     switch (c) { /* the numeric options' ranges */
-    case 'a': case 'b': lo = 1; hi = 24; break;
-    case 'l': case 'n': case 'k': lo = 1; hi = (uint64_t)1 << 30; break;
-    case 'x': lo = 2; hi = (uint64_t)1 << 24; break;
+    case 'a':
+    case 'b':
+      lo = 1;
+      hi = 24;
+      break;
+    case 'l':
+    case 'n':
+    case 'k':
+      lo = 1;
+      hi = (uint64_t)1 << 30;
+      break;
+    case 'x':
+      lo = 2;
+      hi = (uint64_t)1 << 24;
+      break;
     case 's': break;
     case 'o': load_out = optarg; continue;
     case 'c': csv = true; continue;
@@ -286,7 +297,6 @@ int main(int argc, char **argv)
     usage(stderr);
     return 2;
   }
-
 
   if (check) {
     struct hop_stats st;
@@ -333,7 +343,7 @@ int main(int argc, char **argv)
   else
     printf("\nload: %zu nodes, %zu keys: mean %.1f keys/node, 1st pct %.0f, "
            "99th pct %.0f (%.2fx mean), max %.0f (%.2fx mean)\n",
-           ls.nodes, ls.keys, ls.mean, ls.p1, ls.p99, ls.p99 / ls.mean,
-           ls.max, ls.max / ls.mean);
+           ls.nodes, ls.keys, ls.mean, ls.p1, ls.p99, ls.p99 / ls.mean, ls.max,
+           ls.max / ls.mean);
   return 0;
 }

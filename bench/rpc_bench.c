@@ -41,15 +41,15 @@ struct bench_opts {
 struct bench_server {
   pthread_t thread;
   uv_loop_t loop;
-  uv_async_t stop;           /* main -> loop: shut down; data = this */
+  uv_async_t stop; /* main -> loop: shut down; data = this */
   struct cq_bridge *bridge;
   struct rpc_server *srv;
-  pthread_mutex_t lock;      /* guards ready, rc, port */
+  pthread_mutex_t lock; /* guards ready, rc, port */
   pthread_cond_t cond;
-  bool ready;                /* the thread has set rc (and port) */
-  int rc;                    /* 0 once serving, else why it failed */
-  int port;                  /* the bound ephemeral port */
-  int close_rc;              /* uv_loop_close's result, read after join */
+  bool ready;   /* the thread has set rc (and port) */
+  int rc;       /* 0 once serving, else why it failed */
+  int port;     /* the bound ephemeral port */
+  int close_rc; /* uv_loop_close's result, read after join */
 };
 
 /* The async client: a second loop and bridge, run on the main thread. */
@@ -335,10 +335,11 @@ static int async_phase(struct bench_client *bc, const struct rpc_req *tmpl,
     uv_run(&bc->loop, UV_RUN_DEFAULT);
   *elapsed = uv_hrtime() - t0;
   if (a.errors) {
-    fprintf(stderr, "chord-rpc-bench: %llu of %llu async calls failed: "
-            "%s: %s\n", (unsigned long long)a.errors,
-            (unsigned long long)want, rpc_status_name(a.first_error.code),
-            a.first_error.message);
+    fprintf(stderr,
+            "chord-rpc-bench: %llu of %llu async calls failed: "
+            "%s: %s\n",
+            (unsigned long long)a.errors, (unsigned long long)want,
+            rpc_status_name(a.first_error.code), a.first_error.message);
     return CHORD_EUNAVAIL;
   }
   return 0;
@@ -494,28 +495,20 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
     case O_WARMUP:
       bad = units_parse_uint(optarg, 0, 100000000, &o->warmup);
       break;
-    case O_SIZE:
-      bad = units_parse_uint(optarg, 0, 16u << 20, &o->size);
-      break;
+    case O_SIZE: bad = units_parse_uint(optarg, 0, 16u << 20, &o->size); break;
     case O_CONC:
       bad = units_parse_uint(optarg, 1, 100000, &o->concurrency);
       break;
     case O_ROUNDS:
       bad = units_parse_uint(optarg, 1, BENCH_ROUNDS_MAX, &o->rounds);
       break;
-    case O_JSON:
-      o->json = true;
-      break;
-    case O_HELP:
-      usage(stdout);
-      return 1;
-    default:
-      usage(stderr);
-      return 2;
+    case O_JSON: o->json = true; break;
+    case O_HELP: usage(stdout); return 1;
+    default: usage(stderr); return 2;
     }
     if (bad) {
-      fprintf(stderr, "chord-rpc-bench: bad value for --%s: %s\n",
-              opts[c].name, optarg);
+      fprintf(stderr, "chord-rpc-bench: bad value for --%s: %s\n", opts[c].name,
+              optarg);
       return 2;
     }
   }

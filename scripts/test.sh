@@ -37,6 +37,21 @@ run_suite() { # NAME BUILD_DIR CMAKE_ARGS...
 }
 
 run_suite plain build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# The written rules the build can check: layout and no call loop between
+# the node's files.
+check() { # NAME COMMAND...
+  local name=$1
+  shift
+  echo "== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
+}
+check "format: scripts/check-format.sh" scripts/check-format.sh
+check "layering: scripts/check-deps.py" python3 scripts/check-deps.py build
 run_suite sanitizers build-san -DCMAKE_BUILD_TYPE=Debug -DCHORD_SANITIZE=ON
 
 # The docker-compose cluster, end to end, wherever a Docker engine answers.

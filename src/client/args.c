@@ -26,9 +26,8 @@ static bool is_global_flag(const char *a)
 
 /* The option of opts[0..n) that a names, or NULL; sets *val when a
  * carries the value itself ("--output=F", "-oF"). */
-static const struct args_opt *find_opt(const struct args_opt *opts,
-                                       size_t n, const char *a,
-                                       const char **val)
+static const struct args_opt *find_opt(const struct args_opt *opts, size_t n,
+                                       const char *a, const char **val)
 {
   const struct args_opt *o = NULL;
   for (size_t k = 0; k < n && !o; k++) {
@@ -141,8 +140,7 @@ bool args_wants_help(int argc, char **argv)
 
 /* Returns 0 when name is a valid file name (name_check), else
  * OUTPUT_EXIT_REFUSED after printing "what: why". */
-int args_check_name(struct chordctl *ctl, const char *what,
-                    const char *name)
+int args_check_name(struct chordctl *ctl, const char *what, const char *name)
 {
   const char *why = NULL;
   if (name_check(name, strlen(name), &why) == 0)

@@ -37,8 +37,7 @@ bool args_flag_value(int argc, char **argv, int *i, const char *name,
 /* Whether a command's arguments ask for its help (before any --). */
 bool args_wants_help(int argc, char **argv);
 /* 0 when name is a valid file name, else an exit code after saying why. */
-int args_check_name(struct chordctl *ctl, const char *what,
-                    const char *name);
+int args_check_name(struct chordctl *ctl, const char *what, const char *name);
 /* 0 when addr is HOST:PORT, else a usage error after saying why. */
 int args_check_addr(struct chordctl *ctl, const char *cmd, const char *addr);
 

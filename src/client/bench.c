@@ -27,22 +27,22 @@ struct bench {
   uv_loop_t loop;
   struct cq_bridge *bridge;
   struct rpc_client *cli;
-  uv_timer_t progress;     /* progress line on a terminal; data = this */
+  uv_timer_t progress; /* progress line on a terminal; data = this */
   enum bench_op op;
-  char **targets;          /* node addresses requests go to */
+  char **targets; /* node addresses requests go to */
   size_t ntargets;
-  uint64_t count, warmup;  /* measured and unmeasured requests */
+  uint64_t count, warmup; /* measured and unmeasured requests */
   unsigned concurrency;
   size_t size, names;
-  uint8_t *content;        /* size bytes written by writes */
-  uint64_t issued, done;   /* across warm-up and measured requests */
+  uint8_t *content;      /* size bytes written by writes */
+  uint64_t issued, done; /* across warm-up and measured requests */
   uint64_t rng;
-  double *lat_us;          /* measured latencies */
+  double *lat_us; /* measured latencies */
   uint64_t nlat;
   uint64_t errors[GRPC_STATUS_UNAUTHENTICATED + 1];
   char first_error[RPC_MESSAGE_MAX + 32];
   uint64_t hops_sum, hops_n;
-  double t_start, t_end;   /* seconds, of the measured part */
+  double t_start, t_end; /* seconds, of the measured part */
   bool stopping, tty;
   bool prefill;            /* write every name once, in order */
   uint64_t prefill_failed; /* of those writes (first_error has the first) */
@@ -98,9 +98,8 @@ static void on_done(struct rpc_result *r, void *ud)
                  rpc_status_name(r->status.code), r->status.message);
       b->errors[c]++;
     } else if (r->resp && !q->is_ping) {
-      uint32_t hops = q->is_read
-                          ? ((Chord__V1__ReadResponse *)r->resp)->hops
-                          : ((Chord__V1__WriteResponse *)r->resp)->hops;
+      uint32_t hops = q->is_read ? ((Chord__V1__ReadResponse *)r->resp)->hops
+                                 : ((Chord__V1__WriteResponse *)r->resp)->hops;
       b->hops_sum += hops;
       b->hops_n++;
     }
@@ -290,8 +289,8 @@ static void report(struct bench *b)
            "\"seconds\": %.3f, \"ops_per_s\": %.1f, \"mean_us\": %.1f, "
            "\"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
            "\"max_us\": %.1f, \"ok\": %" PRIu64 ", \"errors\": {",
-           op_name(b->op), b->nlat, b->concurrency, b->size, b->ntargets,
-           secs, ops, b->nlat ? sum / (double)b->nlat : 0, p50, p90, p99, mx,
+           op_name(b->op), b->nlat, b->concurrency, b->size, b->ntargets, secs,
+           ops, b->nlat ? sum / (double)b->nlat : 0, p50, p90, p99, mx,
            b->nlat - nerr);
     const char *sep = "";
     for (size_t c = 0; c <= GRPC_STATUS_UNAUTHENTICATED; c++) {
@@ -347,10 +346,14 @@ static int parse_options(struct bench *b, int argc, char **argv,
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
     case 'o':
-      if (!strcmp(optarg, "write")) b->op = OP_WRITE;
-      else if (!strcmp(optarg, "read")) b->op = OP_READ;
-      else if (!strcmp(optarg, "mixed")) b->op = OP_MIXED;
-      else if (!strcmp(optarg, "ping")) b->op = OP_PING;
+      if (!strcmp(optarg, "write"))
+        b->op = OP_WRITE;
+      else if (!strcmp(optarg, "read"))
+        b->op = OP_READ;
+      else if (!strcmp(optarg, "mixed"))
+        b->op = OP_MIXED;
+      else if (!strcmp(optarg, "ping"))
+        b->op = OP_PING;
       else
         return output_usage(ctl, "bench",
                             "--op takes write, read, mixed or ping");
@@ -362,10 +365,14 @@ static int parse_options(struct bench *b, int argc, char **argv,
       if (units_parse_uint(optarg, c == 'w' ? 0 : 1,
                            c == 'c' ? 4096 : 100000000, &v))
         return output_usage(ctl, "bench", "bad number: %s", optarg);
-      if (c == 'n') b->count = v;
-      else if (c == 'c') b->concurrency = (unsigned)v;
-      else if (c == 'k') b->names = (size_t)v;
-      else b->warmup = v;
+      if (c == 'n')
+        b->count = v;
+      else if (c == 'c')
+        b->concurrency = (unsigned)v;
+      else if (c == 'k')
+        b->names = (size_t)v;
+      else
+        b->warmup = v;
       break;
     case 's':
       if (units_parse_size(optarg, 0, ctl->max_size, &v))
@@ -373,16 +380,12 @@ static int parse_options(struct bench *b, int argc, char **argv,
                             "--size must be a size up to --max-size");
       b->size = (size_t)v;
       break;
-    case 'l':
-      *lat_file = optarg;
-      break;
-    default:
-      return output_usage(ctl, "bench", "unknown option");
+    case 'l': *lat_file = optarg; break;
+    default: return output_usage(ctl, "bench", "unknown option");
     }
   }
   if (optind < argc)
-    return output_usage(ctl, "bench", "unexpected argument %s",
-                        argv[optind]);
+    return output_usage(ctl, "bench", "unexpected argument %s", argv[optind]);
   return 0;
 }
 
@@ -468,8 +471,9 @@ int bench_run(struct chordctl *ctl, int argc, char **argv)
     b->prefill = false;
     if (b->prefill_failed) {
       /* The reads of those names would only measure NOT_FOUND. */
-      output_error(ctl, "bench: %llu of %llu names could not be written "
-                        "first (%s)",
+      output_error(ctl,
+                   "bench: %llu of %llu names could not be written "
+                   "first (%s)",
                    (unsigned long long)b->prefill_failed,
                    (unsigned long long)b->names, b->first_error);
       ex = OUTPUT_EXIT_FAILURE;

@@ -42,10 +42,9 @@ int cluster_check_supernode(struct chordctl *ctl)
   if (addr_validate(ctl->supernode, 0) == 0)
     return 0;
   escape_quote(q, sizeof(q), ctl->supernode, strlen(ctl->supernode));
-  return output_usage(ctl, NULL, "%s %s is not a HOST:PORT address",
-                      ctl->supernode_from_env ? CHORDCTL_SUPERNODE_ENV
-                                              : "--supernode",
-                      q);
+  return output_usage(
+      ctl, NULL, "%s %s is not a HOST:PORT address",
+      ctl->supernode_from_env ? CHORDCTL_SUPERNODE_ENV : "--supernode", q);
 }
 
 /* Asks the supernode for a live node, other than avoid when it can (up to
@@ -66,8 +65,8 @@ static int pick_node(struct chordctl *ctl, const char *avoid,
     if (cluster_call(ctl, ctl->supernode, SN_GET_NODE, &req.base,
                      &chord__v1__get_node_response__descriptor,
                      &res) != GRPC_STATUS_OK) {
-      rc = output_rpc_error(ctl, NULL, "supernode", ctl->supernode,
-                            &res.status);
+      rc =
+          output_rpc_error(ctl, NULL, "supernode", ctl->supernode, &res.status);
       /* No member at all is "no node from the supernode", not a missing
        * file. */
       if (res.status.code == GRPC_STATUS_NOT_FOUND)

@@ -63,8 +63,7 @@ int commands_write(struct chordctl *ctl, int argc, char **argv)
   rc = cluster_node_call(ctl, what, NODE_WRITE, &req.base,
                          &chord__v1__write_response__descriptor, &res);
   if (rc == 0)
-    output_write(ctl, pos[0], len,
-                 (const Chord__V1__WriteResponse *)res.resp);
+    output_write(ctl, pos[0], len, (const Chord__V1__WriteResponse *)res.resp);
   rpc_result_clear(&res);
   free(data);
   return rc;
@@ -113,8 +112,8 @@ int commands_read(struct chordctl *ctl, int argc, char **argv)
     goto cleanup;
   }
   if (r->file->content.len > ctl->max_size) {
-    output_error(ctl, "%s: the file is %zu bytes, over the %" PRIu64
-                 "-byte limit",
+    output_error(ctl,
+                 "%s: the file is %zu bytes, over the %" PRIu64 "-byte limit",
                  what, r->file->content.len, ctl->max_size);
     rc = OUTPUT_EXIT_REFUSED;
     goto cleanup;
@@ -221,8 +220,7 @@ static bool same_id(const Chord__V1__NodeInfo *a, const Chord__V1__NodeInfo *b)
 /* Asks the node at n->addr for its status into *res and fills *m: the
  * status on success, else the error. */
 static void member_status(struct chordctl *ctl, const Chord__V1__NodeInfo *n,
-                          struct output_ring_member *m,
-                          struct rpc_result *res)
+                          struct output_ring_member *m, struct rpc_result *res)
 {
   Chord__V1__StatusRequest req = CHORD__V1__STATUS_REQUEST__INIT;
 
@@ -288,8 +286,8 @@ static int ring_walk(struct chordctl *ctl)
     goto cleanup;
   }
   if (cluster_call(ctl, ctl->node, NODE_STATUS, &req.base,
-                   &chord__v1__status_response__descriptor, &res[0]) !=
-      GRPC_STATUS_OK) {
+                   &chord__v1__status_response__descriptor,
+                   &res[0]) != GRPC_STATUS_OK) {
     rc = output_rpc_error(ctl, NULL, "node", ctl->node, &res[0].status);
     goto cleanup;
   }
@@ -297,8 +295,7 @@ static int ring_walk(struct chordctl *ctl)
   cur = (const Chord__V1__StatusResponse *)res[0].resp;
   start = cur->self;
   if (!start || start->id.len != CHORD_ID_BYTES) {
-    output_error(ctl, "the node at %s did not say which node it is",
-                 ctl->node);
+    output_error(ctl, "the node at %s did not say which node it is", ctl->node);
     goto cleanup;
   }
   m[0].node = start;
@@ -329,8 +326,9 @@ static int ring_walk(struct chordctl *ctl)
       output_error(ctl,
                    "ring: stopped after %zu members: no further successor "
                    "of %s answered",
-                   n, cur->self && cur->self->addr[0] ? cur->self->addr
-                                                      : "the last member");
+                   n,
+                   cur->self && cur->self->addr[0] ? cur->self->addr
+                                                   : "the last member");
       break;
     }
     cur = next;
@@ -375,8 +373,7 @@ int commands_ring(struct chordctl *ctl, int argc, char **argv)
   if (cluster_call(ctl, ctl->supernode, SN_LIST_NODES, &req.base,
                    &chord__v1__list_nodes_response__descriptor,
                    &lres) != GRPC_STATUS_OK) {
-    rc = output_rpc_error(ctl, NULL, "supernode", ctl->supernode,
-                          &lres.status);
+    rc = output_rpc_error(ctl, NULL, "supernode", ctl->supernode, &lres.status);
     rpc_result_clear(&lres);
     return rc;
   }

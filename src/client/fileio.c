@@ -26,8 +26,8 @@
  * it returns OUTPUT_EXIT_REFUSED (too large) or OUTPUT_EXIT_FAILURE
  * (cannot open or read, out of memory) after printing "what: why", and
  * *data is untouched. Standard input is left open. Main thread. */
-int fileio_read_input(struct chordctl *ctl, const char *what,
-                      const char *path, uint8_t **data, size_t *len)
+int fileio_read_input(struct chordctl *ctl, const char *what, const char *path,
+                      uint8_t **data, size_t *len)
 {
   bool is_stdin = strcmp(path, "-") == 0;
   size_t limit = (size_t)ctl->max_size + 1, cap = 0, n = 0;
@@ -48,8 +48,8 @@ int fileio_read_input(struct chordctl *ctl, const char *what,
   }
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
     off_t at = is_stdin ? lseek(fd, 0, SEEK_CUR) : 0;
-    uint64_t size = at >= 0 && st.st_size > at ? (uint64_t)(st.st_size - at)
-                                               : 0;
+    uint64_t size =
+        at >= 0 && st.st_size > at ? (uint64_t)(st.st_size - at) : 0;
     if (size > ctl->max_size) {
       output_error(ctl,
                    "%s: the file is %" PRIu64 " bytes, over the %" PRIu64
@@ -79,8 +79,7 @@ int fileio_read_input(struct chordctl *ctl, const char *what,
     if (got < 0 && errno == EINTR)
       continue;
     if (got < 0) {
-      output_error(ctl, "%s: cannot read %s: %s", what, q,
-                   strerror(errno));
+      output_error(ctl, "%s: cannot read %s: %s", what, q, strerror(errno));
       goto cleanup;
     }
     if (got == 0)
@@ -88,8 +87,8 @@ int fileio_read_input(struct chordctl *ctl, const char *what,
     n += (size_t)got;
   }
   if (n > ctl->max_size) {
-    output_error(ctl, "%s: the input is over the %" PRIu64 "-byte limit",
-                 what, ctl->max_size);
+    output_error(ctl, "%s: the input is over the %" PRIu64 "-byte limit", what,
+                 ctl->max_size);
     rc = OUTPUT_EXIT_REFUSED;
     goto cleanup;
   }
@@ -110,8 +109,8 @@ cleanup:
  * A new file gets 0666 less the umask; a replaced one keeps its mode.
  * 0, or OUTPUT_EXIT_FAILURE after printing why (the temporary is
  * removed). */
-static int save_output(struct chordctl *ctl, const char *what,
-                       const char *path, const uint8_t *data, size_t len)
+static int save_output(struct chordctl *ctl, const char *what, const char *path,
+                       const uint8_t *data, size_t len)
 {
   const char *slash = strrchr(path, '/');
   size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
@@ -134,8 +133,8 @@ static int save_output(struct chordctl *ctl, const char *what,
   sprintf(tmp + dirlen, ".%s.XXXXXX", base);
   fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) {
-    output_error(ctl, "%s: cannot create a temporary file next to %s: %s",
-                 what, q, strerror(errno));
+    output_error(ctl, "%s: cannot create a temporary file next to %s: %s", what,
+                 q, strerror(errno));
     goto cleanup;
   }
   if (stat(path, &st) == 0) {

@@ -10,8 +10,8 @@
 #include "client/chordctl.h"
 
 /* Reads path ("-": stdin), at most --max-size bytes; the caller frees. */
-int fileio_read_input(struct chordctl *ctl, const char *what,
-                      const char *path, uint8_t **data, size_t *len);
+int fileio_read_input(struct chordctl *ctl, const char *what, const char *path,
+                      uint8_t **data, size_t *len);
 /* Writes data to path atomically, or to stdout when path is "-". */
 int fileio_write_output(struct chordctl *ctl, const char *what,
                         const char *path, const uint8_t *data, size_t len);

@@ -102,8 +102,7 @@ void json_bool(struct json *j, const char *key, bool v)
 
 /* Writes the member key: data[0..len) as a string of lower-case hex
  * digits, two per byte ("" when len is 0). */
-void json_hex(struct json *j, const char *key, const uint8_t *data,
-              size_t len)
+void json_hex(struct json *j, const char *key, const uint8_t *data, size_t len)
 {
   put_key(j, key);
   fputc('"', j->f);
@@ -125,8 +124,8 @@ void json_base64(struct json *j, const char *key, const uint8_t *data,
   put_key(j, key);
   fputc('"', j->f);
   for (i = 0; i + 3 <= len; i += 3) {
-    uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 |
-                 data[i + 2];
+    uint32_t v =
+        (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2];
     q[0] = tab[v >> 18];
     q[1] = tab[(v >> 12) & 63];
     q[2] = tab[(v >> 6) & 63];

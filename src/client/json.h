@@ -35,8 +35,7 @@ void json_uint(struct json *j, const char *key, uint64_t v);
 /* A boolean member. */
 void json_bool(struct json *j, const char *key, bool v);
 /* A string member of data[0..len) in lower-case hex. */
-void json_hex(struct json *j, const char *key, const uint8_t *data,
-              size_t len);
+void json_hex(struct json *j, const char *key, const uint8_t *data, size_t len);
 /* A string member of data[0..len) in standard base64, with padding. */
 void json_base64(struct json *j, const char *key, const uint8_t *data,
                  size_t len);

@@ -164,27 +164,25 @@ static void print_usage(FILE *f)
     else
       fprintf(f, "  %-28s %s\n", line, commands[i].summary);
   }
-  fputs(
-      "\n"
-      "Options (before the command):\n"
-      "  --supernode HOST:PORT  the supernode (default: "
-      "$" CHORDCTL_SUPERNODE_ENV ", else\n"
-      "                         " CHORDCTL_DEFAULT_SUPERNODE ")\n"
-      "  --node HOST:PORT       talk to this node, without the supernode\n"
-      "  --timeout DURATION     deadline of each call (default 10s)\n"
-      "  --json                 print one JSON object on standard output\n"
-      "                         instead of text; errors stay on stderr\n"
-      "  --max-size SIZE        largest file written or read (default 64M,\n"
-      "                         at most 1G)\n"
-      "  -h, --help             show this help; COMMAND --help for a "
-      "command\n"
-      "  --version              show the version\n"
-      "\n" UNITS_HELP
-      "\n"
-      "Exit status: 0 done, 1 no such file, 2 usage error, 3 cluster\n"
-      "unreachable or timed out, 4 input refused (bad name, too large),\n"
-      "5 any other failure. Errors are one line on standard error.\n",
-      f);
+  fputs("\n"
+        "Options (before the command):\n"
+        "  --supernode HOST:PORT  the supernode (default: "
+        "$" CHORDCTL_SUPERNODE_ENV ", else\n"
+        "                         " CHORDCTL_DEFAULT_SUPERNODE ")\n"
+        "  --node HOST:PORT       talk to this node, without the supernode\n"
+        "  --timeout DURATION     deadline of each call (default 10s)\n"
+        "  --json                 print one JSON object on standard output\n"
+        "                         instead of text; errors stay on stderr\n"
+        "  --max-size SIZE        largest file written or read (default 64M,\n"
+        "                         at most 1G)\n"
+        "  -h, --help             show this help; COMMAND --help for a "
+        "command\n"
+        "  --version              show the version\n"
+        "\n" UNITS_HELP "\n"
+        "Exit status: 0 done, 1 no such file, 2 usage error, 3 cluster\n"
+        "unreachable or timed out, 4 input refused (bad name, too large),\n"
+        "5 any other failure. Errors are one line on standard error.\n",
+        f);
 }
 
 static void print_command_help(const struct command *c, FILE *f)
@@ -219,8 +217,8 @@ enum action { ACT_COMMAND, ACT_HELP, ACT_VERSION };
 
 /* Parses the global flags into ctl and sets *next to the index of the
  * command. 0, or OUTPUT_EXIT_USAGE after saying what is wrong. */
-static int parse_flags(struct chordctl *ctl, int argc, char **argv,
-                       int *next, enum action *act)
+static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
+                       enum action *act)
 {
   const char *sn = NULL, *val, *env;
   uint64_t ms;
@@ -260,8 +258,8 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv,
         continue;
       }
     } else if (args_flag_value(argc, argv, &i, "--timeout", &val)) {
-      if (val && units_parse_duration(val, 1, CHORDCTL_MAX_TIMEOUT_MS,
-                                      &ms) == 0) {
+      if (val &&
+          units_parse_duration(val, 1, CHORDCTL_MAX_TIMEOUT_MS, &ms) == 0) {
         ctl->timeout_ms = (int64_t)ms;
         continue;
       }
@@ -288,13 +286,11 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv,
                           "512K or 64M, up to 1G",
                           q);
     return output_usage(ctl, NULL, "%s %s is not a HOST:PORT address",
-                        strncmp(a, "--node", 6) == 0 ? "--node"
-                                                     : "--supernode",
+                        strncmp(a, "--node", 6) == 0 ? "--node" : "--supernode",
                         q);
   }
   if (sn && ctl->node)
-    return output_usage(ctl, NULL,
-                        "--supernode and --node exclude each other");
+    return output_usage(ctl, NULL, "--supernode and --node exclude each other");
   env = getenv(CHORDCTL_SUPERNODE_ENV);
   if (sn) {
     ctl->supernode = sn;
@@ -315,8 +311,7 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv,
 static int run_net(struct chordctl *ctl, const struct command *c, int argc,
                    char **argv)
 {
-  struct rpc_client_opts o = {.max_message = ctl->max_size ? ctl->max_size
-                                                           : 1};
+  struct rpc_client_opts o = {.max_message = ctl->max_size ? ctl->max_size : 1};
   int rc;
 
   rpc_route_library_logs();
@@ -367,8 +362,8 @@ int main(int argc, char **argv)
   /* Output that could not be written is a failure, even on success. */
   errno = 0;
   if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
-    output_error(&ctl, "cannot write to standard output%s%s",
-              errno ? ": " : "", errno ? strerror(errno) : "");
+    output_error(&ctl, "cannot write to standard output%s%s", errno ? ": " : "",
+                 errno ? strerror(errno) : "");
     rc = OUTPUT_EXIT_FAILURE;
   }
   return rc;

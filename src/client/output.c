@@ -57,8 +57,7 @@ void output_error(struct chordctl *ctl, const char *fmt, ...)
 /* As output_error, ending the line with a pointer to `chordctl help
  * topic`, or to `chordctl --help` when topic is NULL. Returns
  * OUTPUT_EXIT_USAGE, so a caller can return its result. */
-int output_usage(struct chordctl *ctl, const char *topic, const char *fmt,
-                 ...)
+int output_usage(struct chordctl *ctl, const char *topic, const char *fmt, ...)
 {
   va_list ap;
   (void)ctl;
@@ -91,9 +90,8 @@ static void unavailable_reason(char *reason, size_t cap, const char *who,
  * chosen from st's code, and the status name and message. The reason
  * depends only on st->code, st->remote and st->detail, never on the
  * message text. Returns the exit code for st->code. */
-int output_rpc_error(struct chordctl *ctl, const char *what,
-                     const char *peer, const char *addr,
-                     const struct rpc_status *st)
+int output_rpc_error(struct chordctl *ctl, const char *what, const char *peer,
+                     const char *addr, const struct rpc_status *st)
 {
   char who[ADDR_STR_MAX + 32], reason[ADDR_STR_MAX + 96], dur[32];
   char msg[RPC_MESSAGE_MAX * 2];
@@ -106,8 +104,7 @@ int output_rpc_error(struct chordctl *ctl, const char *what,
     break;
   case GRPC_STATUS_DEADLINE_EXCEEDED:
     units_format_duration(dur, sizeof(dur), (uint64_t)ctl->timeout_ms);
-    snprintf(reason, sizeof(reason), "no answer from %s within %s", who,
-             dur);
+    snprintf(reason, sizeof(reason), "no answer from %s within %s", who, dur);
     break;
   case GRPC_STATUS_CANCELLED:
     snprintf(reason, sizeof(reason), "the call to %s was cancelled", who);
@@ -122,8 +119,7 @@ int output_rpc_error(struct chordctl *ctl, const char *what,
     snprintf(reason, sizeof(reason), "%s refused the request", who);
     break;
   case GRPC_STATUS_RESOURCE_EXHAUSTED:
-    snprintf(reason, sizeof(reason), "a size limit was exceeded with %s",
-             who);
+    snprintf(reason, sizeof(reason), "a size limit was exceeded with %s", who);
     break;
   case GRPC_STATUS_UNIMPLEMENTED:
     snprintf(reason, sizeof(reason), "%s does not implement this call", who);
@@ -216,7 +212,7 @@ static void text_uptime(uint64_t ms)
 
 /* {"id": hex, "addr": ...}, or null. */
 static void node_json(struct json *j, const char *key,
-                             const Chord__V1__NodeInfo *n)
+                      const Chord__V1__NodeInfo *n)
 {
   if (!n) {
     json_null(j, key);
@@ -287,8 +283,8 @@ void output_read(struct chordctl *ctl, const char *name,
     return; /* the content itself was the output */
   fputs("saved ", stdout);
   text_name(name);
-  printf(" (%zu byte%s) from %s in %" PRIu32 " hop%s to ", size,
-         plural(size), node_addr(r->owner), r->hops, plural(r->hops));
+  printf(" (%zu byte%s) from %s in %" PRIu32 " hop%s to ", size, plural(size),
+         node_addr(r->owner), r->hops, plural(r->hops));
   text_name(output);
   fputc('\n', stdout);
 }
@@ -427,8 +423,8 @@ void output_ring(struct chordctl *ctl, const struct output_ring_member *m,
   printf("%zu node%s", n, plural(n));
   if (down)
     printf(" (%zu unreachable)", down);
-  printf(", %" PRIu64 " key%s, %" PRIu64 " byte%s\n", keys, plural(keys),
-         bytes, plural(bytes));
+  printf(", %" PRIu64 " key%s, %" PRIu64 " byte%s\n", keys, plural(keys), bytes,
+         plural(bytes));
 }
 
 /* The JSON form of output_status. */
@@ -473,8 +469,7 @@ void output_status(struct chordctl *ctl, const Chord__V1__StatusResponse *r)
   escape_put(stdout, r->version, strlen(r->version), false);
   fputs("\nuptime       ", stdout);
   text_uptime(r->uptime_ms);
-  printf("\nkeys         %" PRIu64 "\nbytes        %" PRIu64
-         "\npredecessor  ",
+  printf("\nkeys         %" PRIu64 "\nbytes        %" PRIu64 "\npredecessor  ",
          r->keys, r->bytes);
   text_node(r->predecessor);
   fputs("\nsuccessors   ", stdout);

@@ -37,12 +37,11 @@ struct output_ring_member {
 void output_error(struct chordctl *ctl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* As output_error, plus a pointer to the help; returns a usage error. */
-int output_usage(struct chordctl *ctl, const char *topic, const char *fmt,
-                 ...) __attribute__((format(printf, 3, 4)));
+int output_usage(struct chordctl *ctl, const char *topic, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Reports a failed call to peer at addr; returns the exit code for st. */
-int output_rpc_error(struct chordctl *ctl, const char *what,
-                     const char *peer, const char *addr,
-                     const struct rpc_status *st);
+int output_rpc_error(struct chordctl *ctl, const char *what, const char *peer,
+                     const char *addr, const struct rpc_status *st);
 /* Writes `verb "name"` (name quoted, escaped, possibly cut) into buf. */
 void output_what(char *buf, size_t cap, const char *verb, const char *name);
 

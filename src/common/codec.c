@@ -123,8 +123,7 @@ static int check_strings(const uint8_t *p, size_t len,
       p += v;
       break;
     }
-    default:
-      return CHORD_EINVAL;
+    default: return CHORD_EINVAL;
     }
   }
   return 0;
@@ -152,7 +151,8 @@ int codec_decode(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc,
   *out = NULL;
   if (!bb)
     return CHORD_EINVAL;
-  if (bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE &&
+  if (bb->type == GRPC_BB_RAW &&
+      bb->data.raw.compression == GRPC_COMPRESS_NONE &&
       bb->data.raw.slice_buffer.count == 1) {
     grpc_slice s = bb->data.raw.slice_buffer.slices[0];
     return codec_decode_bytes(GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s),

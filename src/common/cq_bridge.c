@@ -28,17 +28,17 @@ struct cq_bridge {
   uv_loop_t *loop;
   grpc_completion_queue *cq;
   pthread_t thread;
-  int efd;                     /* eventfd: thread -> loop wake-up */
-  uv_poll_t poll;              /* watches efd; data = this */
-  pthread_mutex_t lock;        /* guards pending, npending, cap, awake, finished */
-  struct cq_event *pending;    /* events handed over by the thread */
+  int efd;                  /* eventfd: thread -> loop wake-up */
+  uv_poll_t poll;           /* watches efd; data = this */
+  pthread_mutex_t lock;     /* guards pending, npending, cap, awake, finished */
+  struct cq_event *pending; /* events handed over by the thread */
   size_t npending, cap;
-  bool awake;                  /* a wake-up is on its way or the loop is
-                                  draining: the thread need not write efd */
-  bool finished;               /* the thread saw GRPC_QUEUE_SHUTDOWN */
-  struct cq_event *batch;      /* loop side: events being run */
+  bool awake;             /* a wake-up is on its way or the loop is
+                             draining: the thread need not write efd */
+  bool finished;          /* the thread saw GRPC_QUEUE_SHUTDOWN */
+  struct cq_event *batch; /* loop side: events being run */
   size_t batch_cap;
-  bool closing;                /* uv_close has been called */
+  bool closing; /* uv_close has been called */
   cq_bridge_done_cb done;
   void *done_ud;
 };

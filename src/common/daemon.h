@@ -26,10 +26,10 @@ struct daemon {
   struct rpc_client *client;
   uv_signal_t sigint, sigterm; /* data = this daemon */
   daemon_signal_cb on_signal;
-  void *ud;                    /* the program's context */
-  bool serving;                /* health: SERVING while true */
+  void *ud;     /* the program's context */
+  bool serving; /* health: SERVING while true */
   bool stopping;
-  int port;                    /* bound port */
+  int port; /* bound port */
   int exit_code;
 };
 

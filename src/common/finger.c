@@ -142,8 +142,7 @@ int finger_build_sorted(struct finger_table *t, const struct chord_peer *ring,
  * chord_id_in_oo decides; the farthest such candidate from self wins. */
 static void consider(const struct chord_peer *c, const struct chord_id *self,
                      const struct chord_id *key_dist,
-                     const struct chord_peer **best,
-                     struct chord_id *best_dist)
+                     const struct chord_peer **best, struct chord_id *best_dist)
 {
   static const struct chord_id zero;
   struct chord_id dist;

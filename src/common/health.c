@@ -27,9 +27,10 @@ static void on_check(struct rpc_srv_call *call, const ProtobufCMessage *req,
                         r->service);
     return;
   }
-  resp.status = *h->serving
-                    ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-                    : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+  resp.status =
+      *h->serving
+          ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+          : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
   rpc_srv_reply(call, &resp.base);
 }
 

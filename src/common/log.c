@@ -73,9 +73,8 @@ void log_write(enum log_level level, const char *fmt, ...)
 
   if ((int)level < atomic_load(&log_level))
     return;
-  name = (int)level >= 0 && (int)level <= LOG_LVL_ERROR
-             ? level_names[level]
-             : "?";
+  name =
+      (int)level >= 0 && (int)level <= LOG_LVL_ERROR ? level_names[level] : "?";
 
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);

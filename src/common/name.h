@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NAME_MAX_BYTES 1024                       /* longest name */
+#define NAME_MAX_BYTES 1024                        /* longest name */
 #define NAME_DEFAULT_MAX_FILE ((uint64_t)64 << 20) /* default size cap */
 
 /* 0 when name[0..len) is 1 to NAME_MAX_BYTES bytes of UTF-8 without NUL;

@@ -19,7 +19,7 @@
 #define RPC_DEFAULT_MAX_MESSAGE ((size_t)64 << 20) /* bytes */
 #define RPC_MESSAGE_MAX 256 /* longest status message kept, with NUL */
 
-#define RPC_DETAIL_MAX 32   /* longest error detail kept, with NUL */
+#define RPC_DETAIL_MAX 32 /* longest error detail kept, with NUL */
 
 /* Errors are told apart by code and detail, never by message text.
  *
@@ -158,8 +158,8 @@ struct rpc_client_opts {
 };
 
 struct rpc_req {
-  const char *target;  /* host:port */
-  const char *method;  /* "/package.Service/Method" */
+  const char *target;          /* host:port */
+  const char *method;          /* "/package.Service/Method" */
   const ProtobufCMessage *msg; /* the request, or ... */
   grpc_byte_buffer *raw;       /* ... an encoded one (stays the caller's) */
   const ProtobufCMessageDescriptor *resp_desc; /* NULL: keep raw only */

@@ -77,8 +77,7 @@ int units_parse_duration(const char *s, uint64_t min_ms, uint64_t max_ms,
 /* Parses s as a size: digits and an optional unit, B, k/K, m/M or g/G
  * (powers of 1024), the last three also as KiB, MiB, GiB; none means
  * bytes. 0, or CHORD_EINVAL with *out unchanged. Any thread. */
-int units_parse_size(const char *s, uint64_t min, uint64_t max,
-                     uint64_t *out)
+int units_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
   uint64_t v;
   unsigned shift;
@@ -106,8 +105,7 @@ int units_parse_size(const char *s, uint64_t min, uint64_t max,
 
 /* Parses s as plain decimal digits (no sign, no unit) within [min, max].
  * 0, or CHORD_EINVAL with *out unchanged. Any thread. */
-int units_parse_uint(const char *s, uint64_t min, uint64_t max,
-                     uint64_t *out)
+int units_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
   uint64_t v;
   const char *p = s;
@@ -128,8 +126,7 @@ void units_format_duration(char *buf, size_t cap, uint64_t ms)
   else if (ms % 1000 == 0)
     snprintf(buf, cap, "%" PRIu64 "s", ms / 1000);
   else if (ms > 1000 && ms % 100 == 0)
-    snprintf(buf, cap, "%" PRIu64 ".%" PRIu64 "s", ms / 1000,
-             ms % 1000 / 100);
+    snprintf(buf, cap, "%" PRIu64 ".%" PRIu64 "s", ms / 1000, ms % 1000 / 100);
   else
     snprintf(buf, cap, "%" PRIu64 "ms", ms);
 }

@@ -43,10 +43,9 @@ static void fwd_done(struct rpc_result *r, void *ud)
       /* Our caller did not cancel (f->in is live): the next hop did, as
        * gRPC does to a call that reaches a server shutting down. Nothing
        * was done there, so tell the caller to retry. */
-      rpc_srv_reply_error_detail(f->in, GRPC_STATUS_UNAVAILABLE,
-                                 RPC_DETAIL_UNREACHABLE,
-                                 "%s cancelled the request (shutting down?)",
-                                 f->to);
+      rpc_srv_reply_error_detail(
+          f->in, GRPC_STATUS_UNAVAILABLE, RPC_DETAIL_UNREACHABLE,
+          "%s cancelled the request (shutting down?)", f->to);
     else
       rpc_srv_reply_error(f->in, st->code, "%s", st->message);
   }
@@ -86,10 +85,9 @@ void forward_send(struct rpc_client *c, struct rpc_srv_call *call,
   int rc = rpc_client_call(c, &r, fwd_done, f);
   if (rc) {
     free(f);
-    rpc_srv_reply_error_detail(call, rpc_err_to_status(rc),
-                               RPC_DETAIL_UNREACHABLE,
-                               "cannot forward to %s: %s", peer->addr,
-                               chord_strerror(rc));
+    rpc_srv_reply_error_detail(
+        call, rpc_err_to_status(rc), RPC_DETAIL_UNREACHABLE,
+        "cannot forward to %s: %s", peer->addr, chord_strerror(rc));
     return;
   }
   rpc_srv_on_cancel(call, fwd_on_cancel, f);

@@ -61,8 +61,7 @@ bool handoff_covers(const struct handoff *h, const struct chord_id *key)
  * for it forever. 0 with *what set, or CHORD_ENOMEM (nothing recorded: the
  * caller must not let the change be lost silently). */
 int handoff_touch(struct handoff *h, const struct chord_id *key,
-                  uint64_t now_ms, bool expire_idle,
-                  enum handoff_touch *what)
+                  uint64_t now_ms, bool expire_idle, enum handoff_touch *what)
 {
   *what = HANDOFF_OUTSIDE;
   if (!handoff_covers(h, key))
@@ -88,8 +87,7 @@ int handoff_touch(struct handoff *h, const struct chord_id *key,
   return 0;
 }
 
-void handoff_take_changes(struct handoff *h, struct chord_id **keys,
-                          size_t *n)
+void handoff_take_changes(struct handoff *h, struct chord_id **keys, size_t *n)
 {
   *keys = h->changed;
   *n = h->nchanged;
@@ -192,8 +190,7 @@ static void drop_done(struct job *j)
 /* Our copies of a range another node now serves would come back, deleted
  * or stale, if this node returned with a dir store: they go. */
 int handoff_drop_range(struct jobs *js, struct node *n,
-                       const struct chord_id *from,
-                       const struct chord_id *upto)
+                       const struct chord_id *from, const struct chord_id *upto)
 {
   struct drop *d = calloc(1, sizeof(*d));
   if (!d)

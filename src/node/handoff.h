@@ -32,8 +32,8 @@ struct handoff {
   struct chord_id from, upto; /* the range (from, upto] */
   struct chord_id *changed;   /* keys written or deleted meanwhile */
   size_t nchanged, capchanged;
-  uint64_t last_ms;           /* the taker's last request */
-  bool hold;                  /* park changes to the held range */
+  uint64_t last_ms; /* the taker's last request */
+  bool hold;        /* park changes to the held range */
   struct handoff_parked *parked, **parked_tail;
 };
 
@@ -59,18 +59,15 @@ bool handoff_covers(const struct handoff *h, const struct chord_id *key);
 /* Records a change of key (expire_idle: drop a hand-off whose taker has
  * been silent HANDOFF_IDLE_MS). CHORD_ENOMEM when it cannot be recorded. */
 int handoff_touch(struct handoff *h, const struct chord_id *key,
-                  uint64_t now_ms, bool expire_idle,
-                  enum handoff_touch *what);
+                  uint64_t now_ms, bool expire_idle, enum handoff_touch *what);
 /* Moves the change set out (caller frees *keys). */
-void handoff_take_changes(struct handoff *h, struct chord_id **keys,
-                          size_t *n);
+void handoff_take_changes(struct handoff *h, struct chord_id **keys, size_t *n);
 /* Whether a request for key must be parked now. */
 bool handoff_must_park(const struct handoff *h, const struct chord_id *key,
                        bool mutating);
 /* Parks a request until handoff_unpark. 0 or CHORD_ENOMEM. */
 int handoff_park(struct handoff *h, struct rpc_srv_call *call,
-                 const ProtobufCMessage *req, rpc_handler_cb handler,
-                 void *ud);
+                 const ProtobufCMessage *req, rpc_handler_cb handler, void *ud);
 /* Lifts the hold and replays every parked request, oldest first. */
 void handoff_unpark(struct handoff *h);
 /* Parked requests. */

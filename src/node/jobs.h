@@ -20,9 +20,9 @@ typedef void (*jobs_idle_cb)(struct jobs_waiter *w);
 struct job {
   uv_work_t req;
   struct jobs *owner;
-  struct node *n;  /* the node the job works for (not used by jobs.c) */
-  job_cb work;     /* off the loop (dir) or on it (mem) */
-  job_cb done;     /* on the loop, once work returned; frees the job */
+  struct node *n; /* the node the job works for (not used by jobs.c) */
+  job_cb work;    /* off the loop (dir) or on it (mem) */
+  job_cb done;    /* on the loop, once work returned; frees the job */
 };
 
 /* Someone waiting for the jobs in flight to finish; embed it. */
@@ -34,8 +34,8 @@ struct jobs_waiter {
 
 struct jobs {
   uv_loop_t *loop;
-  bool inline_run;            /* run work on the loop (the mem store) */
-  unsigned inflight;          /* submitted, done not yet run */
+  bool inline_run;   /* run work on the loop (the mem store) */
+  unsigned inflight; /* submitted, done not yet run */
   struct jobs_waiter *waiters;
 };
 

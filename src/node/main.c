@@ -21,7 +21,8 @@
 
 static void usage(FILE *f)
 {
-  fprintf(f,
+  fprintf(
+      f,
       "usage: chord-node --listen HOST:PORT [options]\n"
       "\n"
       "A chord ring member: joins through the supernode, stores the files\n"
@@ -45,8 +46,7 @@ static void usage(FILE *f)
       "  --join-timeout DURATION  longest wait while others join (120s)\n"
       "  --log-level LEVEL        debug, info, warn or error (info)\n"
       "  --help, --version\n"
-      "\n"
-      UNITS_HELP
+      "\n" UNITS_HELP
       "SIGINT/SIGTERM: hand files to the successor, leave, exit 0.\n");
 }
 
@@ -74,9 +74,24 @@ static void on_stop_signal(struct daemon *d, int signum)
 
 static int parse_args(struct node *n, int argc, char **argv)
 {
-  enum { O_LISTEN = 256, O_SUPERNODE, O_ADVERTISE, O_ID, O_STORE, O_DATA,
-         O_MAXFILE, O_RPC_TIMEOUT, O_FWD_TIMEOUT, O_HOPS, O_SUCC, O_RETRIES,
-         O_JOIN_TIMEOUT, O_LOG, O_HELP, O_VERSION };
+  enum {
+    O_LISTEN = 256,
+    O_SUPERNODE,
+    O_ADVERTISE,
+    O_ID,
+    O_STORE,
+    O_DATA,
+    O_MAXFILE,
+    O_RPC_TIMEOUT,
+    O_FWD_TIMEOUT,
+    O_HOPS,
+    O_SUCC,
+    O_RETRIES,
+    O_JOIN_TIMEOUT,
+    O_LOG,
+    O_HELP,
+    O_VERSION
+  };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, O_LISTEN},
       {"supernode", required_argument, NULL, O_SUPERNODE},
@@ -135,9 +150,7 @@ static int parse_args(struct node *n, int argc, char **argv)
       bad = strcmp(optarg, "mem") && strcmp(optarg, "dir");
       o->store_kind = optarg;
       break;
-    case O_DATA:
-      o->data_dir = optarg;
-      break;
+    case O_DATA: o->data_dir = optarg; break;
     case O_MAXFILE:
       bad = units_parse_size(optarg, 0, (uint64_t)1 << 30, &v);
       o->max_file = v;
@@ -171,15 +184,9 @@ static int parse_args(struct node *n, int argc, char **argv)
       if (!bad)
         log_set_level(lvl);
       break;
-    case O_HELP:
-      usage(stdout);
-      return 1;
-    case O_VERSION:
-      printf("chord-node %s\n", CHORD_VERSION);
-      return 1;
-    default:
-      usage(stderr);
-      return 2;
+    case O_HELP: usage(stdout); return 1;
+    case O_VERSION: printf("chord-node %s\n", CHORD_VERSION); return 1;
+    default: usage(stderr); return 2;
     }
     if (bad) {
       fprintf(stderr, "chord-node: bad value for --%s: %s\n",

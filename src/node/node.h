@@ -25,35 +25,35 @@ struct node_opts {
   char supernode[ADDR_STR_MAX];
   struct chord_id id;
   bool id_fixed;
-  const char *store_kind;      /* "mem" or "dir" */
+  const char *store_kind; /* "mem" or "dir" */
   const char *data_dir;
   uint64_t max_file;           /* largest content accepted, bytes */
   uint64_t rpc_timeout_ms;     /* ring-internal calls */
   uint64_t forward_timeout_ms; /* cap on a forward without a deadline */
   unsigned hop_limit;
-  unsigned succ_len;           /* successor list length */
-  unsigned join_retries;       /* unreachable supernode attempts */
-  uint64_t join_timeout_ms;    /* total time to wait while busy */
-  uint64_t page_bytes;         /* TransferKeys/Replicate page size */
+  unsigned succ_len;        /* successor list length */
+  unsigned join_retries;    /* unreachable supernode attempts */
+  uint64_t join_timeout_ms; /* total time to wait while busy */
+  uint64_t page_bytes;      /* TransferKeys/Replicate page size */
 };
 
 struct node {
   struct daemon d;
-  struct node_opts o;          /* main.c */
-  struct chord_peer self;      /* main.c, before the join */
-  enum node_state state;       /* node_set_state */
-  struct ring ring;            /* node_install, node_add_member */
-  struct store *store;         /* main.c */
-  struct jobs jobs;            /* jobs.c */
-  struct handoff give;         /* our range going elsewhere; all parking */
-  struct svc_state svc;        /* svc_*.c */
-  struct pull pull;            /* pull.c: keys taken over while joining */
-  struct push push;            /* push.c: keys handed over while leaving */
-  struct membership mem;       /* membership.c: the supernode's side */
-  uint64_t started_ms;         /* main.c */
-  uint64_t last_version;       /* node_version_* */
-  uv_timer_t leave_timer;      /* main.c: cuts a stuck leave short */
-  bool leave_requested;        /* main.c */
+  struct node_opts o;     /* main.c */
+  struct chord_peer self; /* main.c, before the join */
+  enum node_state state;  /* node_set_state */
+  struct ring ring;       /* node_install, node_add_member */
+  struct store *store;    /* main.c */
+  struct jobs jobs;       /* jobs.c */
+  struct handoff give;    /* our range going elsewhere; all parking */
+  struct svc_state svc;   /* svc_*.c */
+  struct pull pull;       /* pull.c: keys taken over while joining */
+  struct push push;       /* push.c: keys handed over while leaving */
+  struct membership mem;  /* membership.c: the supernode's side */
+  uint64_t started_ms;    /* main.c */
+  uint64_t last_version;  /* node_version_* */
+  uv_timer_t leave_timer; /* main.c: cuts a stuck leave short */
+  bool leave_requested;   /* main.c */
 };
 
 /* Monotonic milliseconds. */

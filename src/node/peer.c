@@ -49,8 +49,8 @@ const char *peer_method_path(enum peer_method m)
  * client shutting down), runs cb at once with that error, so that every
  * caller has a single continuation. msg stays the caller's. Loop thread. */
 void peer_call(struct rpc_client *c, const char *target, enum peer_method m,
-               const ProtobufCMessage *msg, uint64_t timeout_ms,
-               rpc_done_cb cb, void *ud)
+               const ProtobufCMessage *msg, uint64_t timeout_ms, rpc_done_cb cb,
+               void *ud)
 {
   const char *path = peer_method_path(m);
   int rc = CHORD_EINTERNAL;

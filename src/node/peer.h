@@ -10,13 +10,13 @@
 #include "common/rpc.h"
 
 enum peer_method {
-  PEER_SN_JOIN,        /* supernode: take or renew the join lock */
-  PEER_SN_POST_JOIN,   /* supernode: registered as a member */
-  PEER_SN_HEARTBEAT,   /* supernode: still alive */
-  PEER_SN_LEAVE,       /* supernode: gone */
-  PEER_TRANSFER_KEYS,  /* node: a page of a range, or its release */
-  PEER_UPDATE_DHT,     /* node: the new member list */
-  PEER_REPLICATE,      /* node: files of a range handed over */
+  PEER_SN_JOIN,       /* supernode: take or renew the join lock */
+  PEER_SN_POST_JOIN,  /* supernode: registered as a member */
+  PEER_SN_HEARTBEAT,  /* supernode: still alive */
+  PEER_SN_LEAVE,      /* supernode: gone */
+  PEER_TRANSFER_KEYS, /* node: a page of a range, or its release */
+  PEER_UPDATE_DHT,    /* node: the new member list */
+  PEER_REPLICATE,     /* node: files of a range handed over */
   PEER_METHOD_COUNT
 };
 
@@ -26,7 +26,7 @@ const char *peer_method_path(enum peer_method m);
  * exactly once: with the reply, or with the error that stopped the call
  * from starting (status set, remote false). */
 void peer_call(struct rpc_client *c, const char *target, enum peer_method m,
-               const ProtobufCMessage *msg, uint64_t timeout_ms,
-               rpc_done_cb cb, void *ud);
+               const ProtobufCMessage *msg, uint64_t timeout_ms, rpc_done_cb cb,
+               void *ud);
 
 #endif

@@ -18,17 +18,17 @@ struct node;
 typedef void (*pull_done_cb)(struct node *n);
 
 struct pull {
-  uv_timer_t timer;             /* retries */
-  struct chord_peer succ;       /* who hands us our range; addr "" if none */
-  bool hold;                    /* park requests for (pred, self] */
-  struct chord_peer *members;   /* the list to install once released */
+  uv_timer_t timer;           /* retries */
+  struct chord_peer succ;     /* who hands us our range; addr "" if none */
+  bool hold;                  /* park requests for (pred, self] */
+  struct chord_peer *members; /* the list to install once released */
   size_t nmembers;
-  unsigned attempts;            /* failures in a row */
+  unsigned attempts;             /* failures in a row */
   uint8_t after[CHORD_ID_BYTES]; /* last key of the previous page */
   bool have_after, releasing;
-  uint64_t lease_ms;            /* the join lock's lease */
-  uint64_t lease_at;            /* when it was last granted or renewed */
-  size_t pulled;                /* entries taken over */
+  uint64_t lease_ms; /* the join lock's lease */
+  uint64_t lease_at; /* when it was last granted or renewed */
+  size_t pulled;     /* entries taken over */
   pull_done_cb done;
 };
 

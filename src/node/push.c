@@ -38,8 +38,8 @@ static void page_work(struct job *j)
 {
   struct push_page *p = (struct push_page *)j;
   if (p->final)
-    p->rc = xfer_collect_changes(j->n->store, p->changed, p->nchanged,
-                                 &p->batch);
+    p->rc =
+        xfer_collect_changes(j->n->store, p->changed, p->nchanged, &p->batch);
   else
     p->rc = xfer_collect_range(j->n->store, &p->from, &p->upto,
                                p->has_after ? &p->after : NULL,
@@ -164,8 +164,8 @@ void push_start(struct node *n, push_done_cb done)
 {
   n->push.done = done;
   n->push.pushed = 0;
-  handoff_begin(&n->give, &n->ring.ft.succ[0], &n->ring.ft.pred.id,
-                &n->self.id, node_now_ms());
+  handoff_begin(&n->give, &n->ring.ft.succ[0], &n->ring.ft.pred.id, &n->self.id,
+                node_now_ms());
   LOG_INFO("leaving: handing keys to %s", n->give.to.addr);
   struct push_page *p = page_new(n);
   if (!p) {

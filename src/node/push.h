@@ -16,8 +16,8 @@ struct push_page;
 typedef void (*push_done_cb)(struct node *n, bool handed, const char *why);
 
 struct push {
-  size_t pushed;               /* entries sent */
-  struct push_page *final;     /* the final page, waiting for jobs */
+  size_t pushed;           /* entries sent */
+  struct push_page *final; /* the final page, waiting for jobs */
   struct jobs_waiter wait;
   push_done_cb done;
 };

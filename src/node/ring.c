@@ -195,11 +195,9 @@ bool ring_pred_owns(const struct ring *r, const struct chord_id *key)
 
 /* Considers c: a live peer in (self, key) nearer to key than *best. */
 static void consider(const struct ring *r, const struct chord_peer *c,
-                     const struct chord_id *key,
-                     const struct chord_peer **best)
+                     const struct chord_id *key, const struct chord_peer **best)
 {
-  if (!chord_id_in_oo(&c->id, &r->ft.self.id, key) ||
-      ring_is_dead(r, &c->id))
+  if (!chord_id_in_oo(&c->id, &r->ft.self.id, key) || ring_is_dead(r, &c->id))
     return;
   if (!*best || chord_id_in_oo(&(*best)->id, &r->ft.self.id, &c->id))
     *best = c;

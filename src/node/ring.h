@@ -13,9 +13,9 @@
 #define RING_DEAD_MAX 64 /* peers remembered as dead; the oldest goes */
 
 struct ring {
-  struct finger_table ft;     /* self, fingers, predecessor, successors */
-  size_t succ_len;            /* successor list length asked for (r) */
-  struct chord_peer pred2;    /* the predecessor's predecessor */
+  struct finger_table ft;  /* self, fingers, predecessor, successors */
+  size_t succ_len;         /* successor list length asked for (r) */
+  struct chord_peer pred2; /* the predecessor's predecessor */
   bool has_pred2;
   struct chord_peer *members; /* the last full list installed, by id */
   size_t nmembers;

@@ -40,8 +40,8 @@ enum route_verdict route_decide(const struct route_view *v,
     if (!v->join_succ)
       return ROUTE_NOT_READY;
     /* The range we are taking over: wait until its last changes are in. */
-    if (v->join_hold && chord_id_in_oc(&rq->key, &r->ft.pred.id,
-                                       &r->ft.self.id))
+    if (v->join_hold &&
+        chord_id_in_oc(&rq->key, &r->ft.pred.id, &r->ft.self.id))
       return ROUTE_PARK;
     *next = v->join_succ;
     return ROUTE_FORWARD;
@@ -54,8 +54,7 @@ enum route_verdict route_decide(const struct route_view *v,
     }
     break;
   case NODE_JOINED:
-  case NODE_LEAVING:
-    break;
+  case NODE_LEAVING: break;
   }
   if (ring_route(r, &rq->key, next) == RING_LOCAL)
     return ROUTE_LOCAL;

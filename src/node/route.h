@@ -16,9 +16,9 @@
 struct route_view {
   enum node_state state;
   const struct ring *ring;
-  const struct handoff *give;          /* our range going elsewhere */
-  const struct chord_peer *join_succ;  /* joining: who serves us, or NULL */
-  bool join_hold;                      /* joining: hold (pred, self] */
+  const struct handoff *give;         /* our range going elsewhere */
+  const struct chord_peer *join_succ; /* joining: who serves us, or NULL */
+  bool join_hold;                     /* joining: hold (pred, self] */
   unsigned hop_limit;
 };
 

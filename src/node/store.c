@@ -14,9 +14,9 @@
 #include "common/err.h"
 
 struct store {
-  pthread_mutex_t lock;               /* serialises every backend call */
-  const struct store__backend *be;    /* ops table */
-  void *impl;                         /* backend state, owned */
+  pthread_mutex_t lock;            /* serialises every backend call */
+  const struct store__backend *be; /* ops table */
+  void *impl;                      /* backend state, owned */
 };
 
 /* --- entries ------------------------------------------------------------ */
@@ -232,7 +232,7 @@ struct collect {
   const struct chord_id *from, *to; /* the range (from, to] */
   struct chord_id *keys;            /* malloc'd */
   size_t n, cap;
-  int rc;                           /* CHORD_ENOMEM once growth failed */
+  int rc; /* CHORD_ENOMEM once growth failed */
 };
 
 static int collect_key(const struct chord_id *key, void *arg)
@@ -271,10 +271,9 @@ static int cmp_id(const void *a, const void *b)
  * NULL when *n is 0. Returns 0, or CHORD_ENOMEM with *keys NULL and *n 0.
  * Any thread; the copy is taken under the lock, the sort after it. */
 int store_keys_in(struct store *s, const struct chord_id *from,
-                  const struct chord_id *to, struct chord_id **keys,
-                  size_t *n)
+                  const struct chord_id *to, struct chord_id **keys, size_t *n)
 {
-  struct collect c = { .from = from, .to = to };
+  struct collect c = {.from = from, .to = to};
   struct chord_id start;
 
   *keys = NULL;
@@ -423,8 +422,8 @@ void *store__map_get(const struct store__map *m, const struct chord_id *key)
 
 /* Sets key to val, *old (may be NULL) to the value it replaces or NULL.
  * 0, or CHORD_ENOMEM with the map unchanged. */
-int store__map_set(struct store__map *m, const struct chord_id *key,
-                   void *val, void **old)
+int store__map_set(struct store__map *m, const struct chord_id *key, void *val,
+                   void **old)
 {
   size_t i;
   int rc;

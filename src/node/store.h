@@ -62,8 +62,7 @@ int store_del(struct store *s, const struct chord_id *key);
 /* *keys = the keys in (from, to] in clockwise order, malloc'd for the caller
  * to free (NULL when *n is 0): 0 or CHORD_ENOMEM. */
 int store_keys_in(struct store *s, const struct chord_id *from,
-                  const struct chord_id *to, struct chord_id **keys,
-                  size_t *n);
+                  const struct chord_id *to, struct chord_id **keys, size_t *n);
 /* Number of entries and sum of their content lengths. */
 void store_stats(struct store *s, uint64_t *count, uint64_t *bytes);
 /* Files skipped or dropped as corrupt since open (always 0 for mem). */
@@ -93,8 +92,7 @@ struct store__backend {
    * case nothing changed. */
   int (*put)(void *impl, struct store_entry *e);
   /* *out = a new reference: 0, CHORD_ENOTFOUND or an error. */
-  int (*get)(void *impl, const struct chord_id *key,
-             struct store_entry **out);
+  int (*get)(void *impl, const struct chord_id *key, struct store_entry **out);
   /* 0, CHORD_ENOTFOUND or an error (nothing changed). */
   int (*del)(void *impl, const struct chord_id *key);
   /* Calls cb on every stored key, in no particular order. */
@@ -140,8 +138,8 @@ void *store__map_get(const struct store__map *m, const struct chord_id *key);
 /* Sets key to val (non-NULL); *old = the replaced value or NULL. 0, or
  * CHORD_ENOMEM with the map unchanged (never after a store__map_reserve
  * covering this insert). */
-int store__map_set(struct store__map *m, const struct chord_id *key,
-                   void *val, void **old);
+int store__map_set(struct store__map *m, const struct chord_id *key, void *val,
+                   void **old);
 /* Removes key and returns its value, or NULL when absent. */
 void *store__map_del(struct store__map *m, const struct chord_id *key);
 /* Iteration: start with *pos = 0; returns the next value (and *key) or

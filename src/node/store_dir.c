@@ -446,8 +446,8 @@ static int dir_put(void *impl, struct store_entry *e)
 
   chord_id_to_hex(&e->key, hex);
   tmp_name(tmp, hex);
-  fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-              O_NOFOLLOW, 0600);
+  fd = openat(d->dirfd, tmp,
+              O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     rc = -errno;
     goto fail_rec;
@@ -573,12 +573,12 @@ static void dir_stats(void *impl, struct store__stats *st)
 }
 
 const struct store__backend store__dir_backend = {
-  .name = "dir",
-  .close = dir_close,
-  .version = dir_version,
-  .put = dir_put,
-  .get = dir_get,
-  .del = dir_del,
-  .each_key = dir_each_key,
-  .stats = dir_stats,
+    .name = "dir",
+    .close = dir_close,
+    .version = dir_version,
+    .put = dir_put,
+    .get = dir_get,
+    .del = dir_del,
+    .each_key = dir_each_key,
+    .stats = dir_stats,
 };

@@ -117,12 +117,12 @@ static void mem_stats(void *impl, struct store__stats *st)
 }
 
 const struct store__backend store__mem_backend = {
-  .name = "mem",
-  .close = mem_close,
-  .version = mem_version,
-  .put = mem_put,
-  .get = mem_get,
-  .del = mem_del,
-  .each_key = mem_each_key,
-  .stats = mem_stats,
+    .name = "mem",
+    .close = mem_close,
+    .version = mem_version,
+    .put = mem_put,
+    .get = mem_get,
+    .del = mem_del,
+    .each_key = mem_each_key,
+    .stats = mem_stats,
 };

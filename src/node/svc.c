@@ -10,7 +10,6 @@
 #include "node/forward.h"
 #include "node/node.h"
 
-
 bool svc_check_name(struct rpc_srv_call *call, const char *name)
 {
   const char *why;
@@ -35,8 +34,7 @@ static void view_of(const struct node *n, struct route_view *v)
  * thread. */
 enum route_verdict svc_route(struct node *n, struct rpc_srv_call *call,
                              const ProtobufCMessage *req,
-                             rpc_handler_cb self_cb,
-                             const struct route_req *rq,
+                             rpc_handler_cb self_cb, const struct route_req *rq,
                              const struct chord_peer **next, bool *direct)
 {
   struct route_view v;
@@ -44,16 +42,14 @@ enum route_verdict svc_route(struct node *n, struct rpc_srv_call *call,
   enum route_verdict rv = route_decide(&v, rq, next, direct);
   switch (rv) {
   case ROUTE_LOCAL:
-  case ROUTE_FORWARD:
-    break;
+  case ROUTE_FORWARD: break;
   case ROUTE_PARK:
     if (handoff_park(&n->give, call, req, self_cb, n))
       rpc_srv_reply_error(call, GRPC_STATUS_UNAVAILABLE,
                           "node busy with a hand-off; retry");
     break;
   case ROUTE_HOP_LIMIT:
-    rpc_srv_reply_error_detail(call, GRPC_STATUS_ABORTED,
-                               RPC_DETAIL_HOP_LIMIT,
+    rpc_srv_reply_error_detail(call, GRPC_STATUS_ABORTED, RPC_DETAIL_HOP_LIMIT,
                                "hop limit (%u) reached: the ring is changing "
                                "or inconsistent; retry",
                                n->o.hop_limit);
@@ -74,13 +70,10 @@ bool svc_serve_here(struct node *n, struct rpc_srv_call *call,
   const struct chord_peer *next;
   bool direct;
   switch (svc_route(n, call, req, self_cb, rq, &next, &direct)) {
-  case ROUTE_LOCAL:
-    return true;
+  case ROUTE_LOCAL: return true;
   case ROUTE_FORWARD:
-    forward_next(n->d.client, call, next, req, direct,
-                 n->o.forward_timeout_ms);
+    forward_next(n->d.client, call, next, req, direct, n->o.forward_timeout_ms);
     return false;
-  default:
-    return false;
+  default: return false;
   }
 }

@@ -15,7 +15,7 @@ struct node;
 
 /* What the handlers keep between calls (svc_transfer.c writes it). */
 struct svc_state {
-  struct rpc_srv_call *release_call;  /* a release waiting for store jobs */
+  struct rpc_srv_call *release_call; /* a release waiting for store jobs */
   const ProtobufCMessage *release_req;
   struct jobs_waiter release_wait;
 };
@@ -30,8 +30,7 @@ bool svc_serve_here(struct node *n, struct rpc_srv_call *call,
 /* As svc_serve_here, but leaves a ROUTE_FORWARD to the caller (*next). */
 enum route_verdict svc_route(struct node *n, struct rpc_srv_call *call,
                              const ProtobufCMessage *req,
-                             rpc_handler_cb self_cb,
-                             const struct route_req *rq,
+                             rpc_handler_cb self_cb, const struct route_req *rq,
                              const struct chord_peer **next, bool *direct);
 
 /* svc_client.c: the client face. */
@@ -44,10 +43,10 @@ void svc_on_lookup(struct rpc_srv_call *c, const ProtobufCMessage *req,
 /* svc_ring.c: the ring face and Status. */
 void svc_on_update_dht(struct rpc_srv_call *c, const ProtobufCMessage *req,
                        void *n);
-void svc_on_find_successor(struct rpc_srv_call *c,
-                           const ProtobufCMessage *req, void *n);
-void svc_on_get_predecessor(struct rpc_srv_call *c,
-                            const ProtobufCMessage *req, void *n);
+void svc_on_find_successor(struct rpc_srv_call *c, const ProtobufCMessage *req,
+                           void *n);
+void svc_on_get_predecessor(struct rpc_srv_call *c, const ProtobufCMessage *req,
+                            void *n);
 void svc_on_notify(struct rpc_srv_call *c, const ProtobufCMessage *req,
                    void *n);
 void svc_on_get_successor_list(struct rpc_srv_call *c,

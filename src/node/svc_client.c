@@ -295,4 +295,3 @@ void svc_on_lookup(struct rpc_srv_call *call, const ProtobufCMessage *req,
   }
   free(path);
 }
-

@@ -29,10 +29,12 @@ static int peers_from(Chord__V1__NodeInfo **in, size_t n,
   return 0;
 }
 
-void svc_on_update_dht(struct rpc_srv_call *call, const ProtobufCMessage *req, void *ud)
+void svc_on_update_dht(struct rpc_srv_call *call, const ProtobufCMessage *req,
+                       void *ud)
 {
   struct node *n = ud;
-  const Chord__V1__UpdateDHTRequest *r = (const Chord__V1__UpdateDHTRequest *)req;
+  const Chord__V1__UpdateDHTRequest *r =
+      (const Chord__V1__UpdateDHTRequest *)req;
   struct chord_peer *list;
   const char *why;
   if (peers_from(r->members, r->n_members, &list, &why)) {
@@ -53,7 +55,8 @@ void svc_on_update_dht(struct rpc_srv_call *call, const ProtobufCMessage *req, v
   rpc_srv_reply(call, &resp.base);
 }
 
-void svc_on_find_successor(struct rpc_srv_call *call, const ProtobufCMessage *req, void *ud)
+void svc_on_find_successor(struct rpc_srv_call *call,
+                           const ProtobufCMessage *req, void *ud)
 {
   struct node *n = ud;
   const Chord__V1__FindSuccessorRequest *r =
@@ -76,7 +79,8 @@ void svc_on_find_successor(struct rpc_srv_call *call, const ProtobufCMessage *re
   rpc_srv_reply(call, &resp.base);
 }
 
-void svc_on_get_predecessor(struct rpc_srv_call *call, const ProtobufCMessage *req, void *ud)
+void svc_on_get_predecessor(struct rpc_srv_call *call,
+                            const ProtobufCMessage *req, void *ud)
 {
   struct node *n = ud;
   Chord__V1__GetPredecessorResponse resp =
@@ -90,7 +94,8 @@ void svc_on_get_predecessor(struct rpc_srv_call *call, const ProtobufCMessage *r
   rpc_srv_reply(call, &resp.base);
 }
 
-void svc_on_notify(struct rpc_srv_call *call, const ProtobufCMessage *req, void *ud)
+void svc_on_notify(struct rpc_srv_call *call, const ProtobufCMessage *req,
+                   void *ud)
 {
   struct node *n = ud;
   const Chord__V1__NotifyRequest *r = (const Chord__V1__NotifyRequest *)req;
@@ -109,7 +114,8 @@ void svc_on_notify(struct rpc_srv_call *call, const ProtobufCMessage *req, void 
   rpc_srv_reply(call, &resp.base);
 }
 
-void svc_on_get_successor_list(struct rpc_srv_call *call, const ProtobufCMessage *req, void *ud)
+void svc_on_get_successor_list(struct rpc_srv_call *call,
+                               const ProtobufCMessage *req, void *ud)
 {
   struct node *n = ud;
   Chord__V1__NodeInfo infos[FINGER_SUCC_MAX], *ptrs[FINGER_SUCC_MAX];
@@ -126,7 +132,8 @@ void svc_on_get_successor_list(struct rpc_srv_call *call, const ProtobufCMessage
   rpc_srv_reply(call, &resp.base);
 }
 
-void svc_on_ping(struct rpc_srv_call *call, const ProtobufCMessage *req, void *ud)
+void svc_on_ping(struct rpc_srv_call *call, const ProtobufCMessage *req,
+                 void *ud)
 {
   struct node *n = ud;
   const Chord__V1__PingRequest *r = (const Chord__V1__PingRequest *)req;
@@ -224,7 +231,8 @@ static void stat_done(struct job *j)
   free(sj);
 }
 
-void svc_on_status(struct rpc_srv_call *call, const ProtobufCMessage *req, void *ud)
+void svc_on_status(struct rpc_srv_call *call, const ProtobufCMessage *req,
+                   void *ud)
 {
   struct node *n = ud;
   const Chord__V1__StatusRequest *r = (const Chord__V1__StatusRequest *)req;
@@ -241,4 +249,3 @@ void svc_on_status(struct rpc_srv_call *call, const ProtobufCMessage *req, void 
   rpc_srv_on_cancel(call, stat_on_cancel, sj);
   jobs_submit(&n->jobs, &sj->j);
 }
-

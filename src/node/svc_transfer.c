@@ -22,7 +22,7 @@ struct page {
   uint64_t max_bytes;
   struct chord_id *changed; /* release: the keys changed during the hand-off */
   size_t nchanged;
-  struct xfer_batch batch;  /* what goes back */
+  struct xfer_batch batch; /* what goes back */
   int rc;
 };
 
@@ -46,8 +46,7 @@ static void page_work(struct job *j)
 static void release_work(struct job *j)
 {
   struct page *p = (struct page *)j;
-  p->rc = xfer_collect_changes(j->n->store, p->changed, p->nchanged,
-                               &p->batch);
+  p->rc = xfer_collect_changes(j->n->store, p->changed, p->nchanged, &p->batch);
 }
 
 static void page_free(struct page *p)
@@ -102,8 +101,7 @@ static void release_done(struct job *j)
      * away): keep the range and the hand-off, changes included, so that
      * its retry of the release finds them. */
     for (size_t i = 0; i < p->nchanged; i++)
-      if (handoff_touch(&n->give, &p->changed[i], node_now_ms(), false,
-                        &what))
+      if (handoff_touch(&n->give, &p->changed[i], node_now_ms(), false, &what))
         node_touch(n, &p->changed[i]); /* out of memory: stops loudly */
     page_done(j); /* answers the error, if anyone still waits */
     LOG_WARN("release of the range up to %s failed: the range stays here",
@@ -126,8 +124,8 @@ static void release_done(struct job *j)
 /* Runs a release that waited for the store jobs started before it. */
 static void on_release_idle(struct jobs_waiter *w)
 {
-  struct node *n = (struct node *)((char *)w -
-                                   offsetof(struct node, svc.release_wait));
+  struct node *n =
+      (struct node *)((char *)w - offsetof(struct node, svc.release_wait));
   struct rpc_srv_call *c = n->svc.release_call;
   const ProtobufCMessage *r = n->svc.release_req;
   if (!c)
@@ -285,7 +283,8 @@ void svc_on_replicate(struct rpc_srv_call *call, const ProtobufCMessage *req,
                       void *ud)
 {
   struct node *n = ud;
-  const Chord__V1__ReplicateRequest *r = (const Chord__V1__ReplicateRequest *)req;
+  const Chord__V1__ReplicateRequest *r =
+      (const Chord__V1__ReplicateRequest *)req;
   const char *why = NULL;
   struct repl *p = calloc(1, sizeof(*p));
   uint64_t maxv = 0;

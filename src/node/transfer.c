@@ -85,8 +85,8 @@ int xfer_collect_range(struct store *s, const struct chord_id *from,
   return rc;
 }
 
-int xfer_collect_changes(struct store *s, const struct chord_id *keys,
-                         size_t n, struct xfer_batch *b)
+int xfer_collect_changes(struct store *s, const struct chord_id *keys, size_t n,
+                         struct xfer_batch *b)
 {
   b->deleted = calloc(n ? n : 1, sizeof(*b->deleted));
   if (!b->deleted)
@@ -183,8 +183,7 @@ int xfer_batch_from_wire(struct xfer_batch *b, Chord__V1__File *const *files,
       goto fail;
   }
   for (size_t i = 0; i < nd; i++) {
-    if (chord_id_from_bytes(&b->deleted[i], deleted[i].data,
-                            deleted[i].len)) {
+    if (chord_id_from_bytes(&b->deleted[i], deleted[i].data, deleted[i].len)) {
       *why = "deleted keys must be 20 bytes";
       goto fail_inval;
     }

@@ -20,9 +20,9 @@
 struct xfer_batch {
   struct store_entry **entries; /* n references, owned by the batch */
   size_t n, cap;
-  struct chord_id *deleted;     /* keys gone from the store */
+  struct chord_id *deleted; /* keys gone from the store */
   size_t ndeleted;
-  bool more;                    /* the range has entries past this page */
+  bool more; /* the range has entries past this page */
 };
 
 /* The wire view of a batch: points into its entries (no copy). */
@@ -45,8 +45,8 @@ int xfer_collect_range(struct store *s, const struct chord_id *from,
                        struct xfer_batch *b);
 /* Adds to b the current state of each of keys[0..n): the entry when it is
  * stored, else the key to b->deleted. Any thread. 0 or CHORD_ENOMEM. */
-int xfer_collect_changes(struct store *s, const struct chord_id *keys,
-                         size_t n, struct xfer_batch *b);
+int xfer_collect_changes(struct store *s, const struct chord_id *keys, size_t n,
+                         struct xfer_batch *b);
 /* Builds the wire view of b (valid while b is). 0 or CHORD_ENOMEM. */
 int xfer_wire_make(const struct xfer_batch *b, struct xfer_wire *w);
 /* Frees the wire view (not the batch). */

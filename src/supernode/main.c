@@ -27,8 +27,7 @@ static void usage(FILE *f)
           "  --heartbeat-timeout DUR   silence before a node is dropped (4s)\n"
           "  --log-level LEVEL         debug, info, warn or error (info)\n"
           "  --help, --version\n"
-          "\n"
-          UNITS_HELP);
+          "\n" UNITS_HELP);
 }
 
 static void on_expire(uv_timer_t *t)
@@ -56,8 +55,15 @@ int main(int argc, char **argv)
   struct supernode sn;
   const char *listen = "127.0.0.1:7000";
   int rc, exit_code = 1;
-  enum { OPT_LISTEN = 256, OPT_LEASE, OPT_HB, OPT_HB_TIMEOUT, OPT_LOG,
-         OPT_HELP, OPT_VERSION };
+  enum {
+    OPT_LISTEN = 256,
+    OPT_LEASE,
+    OPT_HB,
+    OPT_HB_TIMEOUT,
+    OPT_LOG,
+    OPT_HELP,
+    OPT_VERSION
+  };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
       {"lease", required_argument, NULL, OPT_LEASE},
@@ -76,9 +82,7 @@ int main(int argc, char **argv)
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     enum log_level lvl;
     switch (c) {
-    case OPT_LISTEN:
-      listen = optarg;
-      break;
+    case OPT_LISTEN: listen = optarg; break;
     case OPT_LEASE:
       if (units_parse_duration(optarg, 1, SN_DURATION_MAX_MS, &sn.lease_ms))
         goto bad_value;
@@ -98,15 +102,9 @@ int main(int argc, char **argv)
         goto bad_value;
       log_set_level(lvl);
       break;
-    case OPT_HELP:
-      usage(stdout);
-      return 0;
-    case OPT_VERSION:
-      printf("chord-supernode %s\n", CHORD_VERSION);
-      return 0;
-    default:
-      usage(stderr);
-      return 2;
+    case OPT_HELP: usage(stdout); return 0;
+    case OPT_VERSION: printf("chord-supernode %s\n", CHORD_VERSION); return 0;
+    default: usage(stderr); return 2;
     }
     continue;
   bad_value:
@@ -158,10 +156,11 @@ int main(int argc, char **argv)
   sn.expire_timer.data = &sn;
   uint64_t tick = sn.heartbeat_timeout_ms / 4 ? sn.heartbeat_timeout_ms / 4 : 1;
   uv_timer_start(&sn.expire_timer, on_expire, tick, tick);
-  LOG_INFO("serving on port %d (lease %llums, heartbeat %llums, timeout %llums)",
-           sn.d.port, (unsigned long long)sn.lease_ms,
-           (unsigned long long)sn.heartbeat_interval_ms,
-           (unsigned long long)sn.heartbeat_timeout_ms);
+  LOG_INFO(
+      "serving on port %d (lease %llums, heartbeat %llums, timeout %llums)",
+      sn.d.port, (unsigned long long)sn.lease_ms,
+      (unsigned long long)sn.heartbeat_interval_ms,
+      (unsigned long long)sn.heartbeat_timeout_ms);
   exit_code = daemon_run(&sn.d);
   LOG_INFO("stopped");
 

@@ -21,15 +21,15 @@ struct member {
 };
 
 struct registry {
-  struct member **v;         /* n pointers sorted by id, ids distinct */
-  size_t n;                  /* full members */
-  size_t cap;                /* slots in v */
-  uint64_t oldest;           /* lower bound of every v[i]->heard, when n > 0 */
-  bool locked;               /* a joiner holds the join lock */
-  struct chord_peer holder;  /* the joiner, when locked */
-  uint64_t lock_at;          /* clock ms the lease started, when locked */
-  uint64_t lease_ms;         /* lease length, ms */
-  uint64_t timeout_ms;       /* heartbeat silence that drops a member, ms */
+  struct member **v;        /* n pointers sorted by id, ids distinct */
+  size_t n;                 /* full members */
+  size_t cap;               /* slots in v */
+  uint64_t oldest;          /* lower bound of every v[i]->heard, when n > 0 */
+  bool locked;              /* a joiner holds the join lock */
+  struct chord_peer holder; /* the joiner, when locked */
+  uint64_t lock_at;         /* clock ms the lease started, when locked */
+  uint64_t lease_ms;        /* lease length, ms */
+  uint64_t timeout_ms;      /* heartbeat silence that drops a member, ms */
   uint64_t (*now_ms)(void *ud); /* the clock */
   void *clock_ud;               /* its user pointer */
   uint32_t (*rand32)(void *ud); /* the PRNG */

@@ -51,8 +51,8 @@ static int members(struct supernode *sn, struct chord_peer **out, size_t *n)
   return 0;
 }
 
-static bool check_node(struct rpc_srv_call *call,
-                       const Chord__V1__NodeInfo *n, struct chord_peer *p)
+static bool check_node(struct rpc_srv_call *call, const Chord__V1__NodeInfo *n,
+                       struct chord_peer *p)
 {
   const char *why;
   if (nodeinfo_to_peer(n, p, &why) == 0)
@@ -75,8 +75,7 @@ static void on_join(struct rpc_srv_call *call, const ProtobufCMessage *req,
   chord_id_to_hex(&p.id, hex);
   int rc = registry_join(sn->reg, &p, &list, &n);
   switch (rc) {
-  case 0:
-    break;
+  case 0: break;
   case CHORD_EUNAVAIL:
     /* The lease may have ended since registry_join looked. */
     rpc_srv_reply_error_detail(

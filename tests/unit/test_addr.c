@@ -266,8 +266,8 @@ static void random_candidate(uint64_t *seed, char *s, size_t cap)
 {
   static const char alphabet[] = "0123456789abcdefxyzABC.-:[]_ %";
   static const char *good[] = {"127.0.0.1:7000", "[::1]:65535",
-                               "node-3.chord.local:7001",
-                               "[2001:db8::1]:80", "localhost:1"};
+                               "node-3.chord.local:7001", "[2001:db8::1]:80",
+                               "localhost:1"};
   uint64_t mode = rng_next(seed) % 3;
   size_t len;
 
@@ -289,9 +289,7 @@ static void random_candidate(uint64_t *seed, char *s, size_t cap)
       size_t at = rng_next(seed) % len;
       char c = alphabet[rng_next(seed) % (sizeof(alphabet) - 1)];
       switch (rng_next(seed) % 3) {
-      case 0: /* replace */
-        s[at] = c;
-        break;
+      case 0: /* replace */ s[at] = c; break;
       case 1: /* delete */
         memmove(s + at, s + at + 1, len - at);
         len--;

@@ -129,9 +129,8 @@ static void test_chord_id_add_pow2(void **state)
   for (unsigned i = 0; i < CHORD_ID_BITS; i++) {
     chord_id_add_pow2(&out, &zero, i);
     for (unsigned byte = 0; byte < CHORD_ID_BYTES; byte++) {
-      uint8_t want = byte == CHORD_ID_BYTES - 1 - i / 8
-                         ? (uint8_t)(1u << (i % 8))
-                         : 0;
+      uint8_t want =
+          byte == CHORD_ID_BYTES - 1 - i / 8 ? (uint8_t)(1u << (i % 8)) : 0;
       assert_int_equal(out.b[byte], want);
     }
   }
@@ -192,9 +191,8 @@ static void check_cases(const struct interval_case *c, size_t n)
     struct chord_id b = id_small(c[i].b);
     if (chord_id_in_oc(&x, &a, &b) != c[i].oc ||
         chord_id_in_oo(&x, &a, &b) != c[i].oo)
-      fail_msg("case %zu: x=%llu a=%llu b=%llu", i,
-               (unsigned long long)c[i].x, (unsigned long long)c[i].a,
-               (unsigned long long)c[i].b);
+      fail_msg("case %zu: x=%llu a=%llu b=%llu", i, (unsigned long long)c[i].x,
+               (unsigned long long)c[i].a, (unsigned long long)c[i].b);
   }
 }
 
@@ -225,8 +223,7 @@ static void test_chord_id_interval_a_above_b(void **state)
       {15, 20, 10, false, false}, /* between b and a: outside */
       {20, 20, 10, false, false}, /* equal a */
       {25, 20, 10, true, true},   /* above a */
-      {11, 20, 10, false, false},
-      {19, 20, 10, false, false},
+      {11, 20, 10, false, false}, {19, 20, 10, false, false},
       {21, 20, 10, true, true},
   };
   check_cases(cases, sizeof(cases) / sizeof(cases[0]));
@@ -236,12 +233,8 @@ static void test_chord_id_interval_a_equals_b(void **state)
 {
   /* a == b is the whole ring: (a, a] is everything, (a, a) all but a. */
   static const struct interval_case cases[] = {
-      {7, 7, 7, true, false},
-      {6, 7, 7, true, true},
-      {8, 7, 7, true, true},
-      {0, 7, 7, true, true},
-      {0, 0, 0, true, false},
-      {1, 0, 0, true, true},
+      {7, 7, 7, true, false}, {6, 7, 7, true, true},  {8, 7, 7, true, true},
+      {0, 7, 7, true, true},  {0, 0, 0, true, false}, {1, 0, 0, true, true},
   };
   check_cases(cases, sizeof(cases) / sizeof(cases[0]));
 
@@ -323,9 +316,7 @@ static void random_id(uint64_t *seed, struct chord_id *out,
   struct chord_id one = id_small(1);
 
   switch (r % 8) {
-  case 0:
-    *out = nprev ? prev[rng_next(seed) % nprev] : id_small(0);
-    break;
+  case 0: *out = nprev ? prev[rng_next(seed) % nprev] : id_small(0); break;
   case 1:
     if (nprev)
       chord_id_add(out, &prev[rng_next(seed) % nprev], &one);
@@ -338,9 +329,7 @@ static void random_id(uint64_t *seed, struct chord_id *out,
     else
       *out = id_small(0);
     break;
-  case 3:
-    *out = (r >> 8) % 2 ? id_small(0) : id_max();
-    break;
+  case 3: *out = (r >> 8) % 2 ? id_small(0) : id_max(); break;
   case 4: /* shares a prefix with a previous id, differs in the tail */
     *out = nprev ? prev[rng_next(seed) % nprev] : id_small(0);
     out->b[CHORD_ID_BYTES - 1] = (uint8_t)rng_next(seed);
@@ -374,8 +363,8 @@ static void test_chord_id_interval_random_vs_reference(void **state)
       chord_id_to_hex(x, hx);
       chord_id_to_hex(a, ha);
       chord_id_to_hex(b, hb);
-      fail_msg("iteration %d: x=%s a=%s b=%s oc=%d oo=%d", it, hx, ha, hb,
-               oc, oo);
+      fail_msg("iteration %d: x=%s a=%s b=%s oc=%d oo=%d", it, hx, ha, hb, oc,
+               oo);
     }
     hits_oc += oc;
     hits_oo += oo;

@@ -93,9 +93,8 @@ static void test_codec_empty_message(void **state)
   assert_non_null(bb);
   assert_int_equal(grpc_byte_buffer_length(bb), 0);
   ProtobufCMessage *m = NULL;
-  assert_int_equal(codec_decode(bb, &chord__v1__get_node_request__descriptor,
-                                &m),
-                   0);
+  assert_int_equal(
+      codec_decode(bb, &chord__v1__get_node_request__descriptor, &m), 0);
   assert_non_null(m);
   codec_free(m);
   grpc_byte_buffer_destroy(bb);
@@ -157,8 +156,8 @@ static void test_codec_truncated_rejected(void **state)
   int refused = 0;
   for (size_t cut = 1; cut < n; cut++) {
     ProtobufCMessage *m = NULL;
-    int rc = codec_decode_bytes(buf, cut, &chord__v1__read_request__descriptor,
-                                &m);
+    int rc =
+        codec_decode_bytes(buf, cut, &chord__v1__read_request__descriptor, &m);
     if (rc == 0) {
       /* A cut on a field boundary is a valid shorter message. */
       codec_free(m);
@@ -187,8 +186,8 @@ static void test_codec_garbage_never_crashes(void **state)
       buf[i] = (uint8_t)x;
     }
     ProtobufCMessage *m = NULL;
-    int rc = codec_decode_bytes(buf, len, &chord__v1__write_request__descriptor,
-                                &m);
+    int rc =
+        codec_decode_bytes(buf, len, &chord__v1__write_request__descriptor, &m);
     if (rc == 0) {
       accepted++;
       /* Whatever is accepted holds only clean strings. */

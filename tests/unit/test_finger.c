@@ -23,7 +23,7 @@
 struct fixture {
   struct finger_table t;
   struct finger_table u;
-  struct chord_peer ring[RING_MAX];     /* distinct ids, any order */
+  struct chord_peer ring[RING_MAX];        /* distinct ids, any order */
   struct chord_peer members[RING_MAX * 3]; /* what finger_build gets */
 };
 
@@ -245,9 +245,7 @@ static void check_table(const struct finger_table *t,
     case 1: /* near self */
       chord_id_add_pow2(&key, &self->id, (unsigned)(rng_next(seed) % 160));
       break;
-    default:
-      random_id(seed, &key);
-      break;
+    default: random_id(seed, &key); break;
     }
     const struct chord_peer *got = finger_closest_preceding(t, &key);
     const struct chord_peer *want = brute_best_entry(t, &key);
@@ -284,7 +282,7 @@ static size_t shuffled_members(struct chord_peer *members,
 
 static void run_random_rings(struct fixture *f, bool clustered)
 {
-  static const size_t sizes[] = {1,  2,  3,   5,   8,   13,  21,
+  static const size_t sizes[] = {1,  2,  3,  5,   8,   13,  21,
                                  34, 55, 89, 144, 233, 377, 500};
 
   for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
@@ -295,10 +293,8 @@ static void run_random_rings(struct fixture *f, bool clustered)
     random_ring(f->ring, n, seed, clustered);
     for (size_t s = 0; s < n; s++) {
       size_t r = s % 2 ? FINGER_SUCC_MAX : 1 + s % FINGER_SUCC_MAX;
-      size_t m = shuffled_members(f->members, f->ring, n, s, s % 3 == 0,
-                                  &seed);
-      assert_int_equal(
-          finger_build(&f->t, &f->ring[s], f->members, m, r), 0);
+      size_t m = shuffled_members(f->members, f->ring, n, s, s % 3 == 0, &seed);
+      assert_int_equal(finger_build(&f->t, &f->ring[s], f->members, m, r), 0);
       check_table(&f->t, f->ring, n, s, r, &seed);
     }
   }
@@ -440,8 +436,7 @@ static void test_finger_member_order_and_duplicates(void **state)
     f->members[m + 1] = f->ring[s];
     snprintf(f->members[m + 1].addr, sizeof(f->members[m].addr), "zz-imp:1");
     memset(&f->t, 0, sizeof(f->t));
-    assert_int_equal(
-        finger_build(&f->t, &f->ring[s], f->members, m + 2, 5), 0);
+    assert_int_equal(finger_build(&f->t, &f->ring[s], f->members, m + 2, 5), 0);
     assert_table_equal(&f->t, &f->u);
   }
 }
@@ -493,8 +488,8 @@ static void test_finger_build_rejects_bad_args(void **state)
 
   /* The limits themselves are accepted. */
   assert_int_equal(finger_build(&f->t, &self, f->members, 1, 1), 0);
-  assert_int_equal(
-      finger_build(&f->t, &self, f->members, 1, FINGER_SUCC_MAX), 0);
+  assert_int_equal(finger_build(&f->t, &self, f->members, 1, FINGER_SUCC_MAX),
+                   0);
   assert_int_equal(f->t.nsucc, 1);
   free(before);
 }
@@ -640,16 +635,16 @@ int main(void)
                                       teardown),
       cmocka_unit_test_setup_teardown(test_finger_one_node_ring, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(
-          test_finger_member_order_and_duplicates, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_finger_member_order_and_duplicates,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_finger_duplicate_id_is_order_independent, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_finger_build_rejects_bad_args,
-                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_finger_build_rejects_bad_args, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_finger_successor_index_and_sort,
                                       setup, teardown),
-      cmocka_unit_test_setup_teardown(test_finger_distinct_quarter_ring,
-                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_finger_distinct_quarter_ring, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_finger_distinct_uneven_ring, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(

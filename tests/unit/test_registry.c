@@ -49,12 +49,12 @@ static uint32_t fake_rand(void *ud)
 static struct registry *make_registry(struct fixture *f)
 {
   struct registry_opts o = {
-    .lease_ms = LEASE_MS,
-    .heartbeat_timeout_ms = TIMEOUT_MS,
-    .now_ms = fake_now,
-    .clock_ud = f,
-    .rand32 = fake_rand,
-    .rand_ud = f,
+      .lease_ms = LEASE_MS,
+      .heartbeat_timeout_ms = TIMEOUT_MS,
+      .now_ms = fake_now,
+      .clock_ud = f,
+      .rand32 = fake_rand,
+      .rand_ud = f,
   };
 
   return registry_create(&o);
@@ -667,49 +667,49 @@ static void test_registry_destroy_null(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_registry_first_join_empty, setup,
-                                    teardown),
-    cmocka_unit_test_setup_teardown(test_registry_second_joiner_unavail,
-                                    setup, teardown),
-    cmocka_unit_test_setup_teardown(
-      test_registry_post_join_then_next_sees_first, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_registry_join_lists_members_sorted,
-                                    setup, teardown),
-    cmocka_unit_test_setup_teardown(test_registry_lease_expiry_frees_lock,
-                                    setup, teardown),
-    cmocka_unit_test_setup_teardown(test_registry_expire_frees_lock, setup,
-                                    teardown),
-    cmocka_unit_test_setup_teardown(test_registry_rejoin_by_holder_renews,
-                                    setup, teardown),
-    cmocka_unit_test_setup_teardown(test_registry_duplicate_id_other_addr,
-                                    setup, teardown),
-    cmocka_unit_test_setup_teardown(test_registry_rejoin_same_member, setup,
-                                    teardown),
-    cmocka_unit_test_setup_teardown(test_registry_rejoin_member_while_busy,
-                                    setup, teardown),
-    cmocka_unit_test_setup_teardown(test_registry_heartbeat_keeps_alive,
-                                    setup, teardown),
-    cmocka_unit_test_setup_teardown(test_registry_silence_drops_member,
-                                    setup, teardown),
-    cmocka_unit_test_setup_teardown(
-      test_registry_heartbeat_unknown_reregisters, setup, teardown),
-    cmocka_unit_test_setup_teardown(
-      test_registry_heartbeat_from_holder_refused, setup, teardown),
-    cmocka_unit_test_setup_teardown(
-      test_registry_leave_removes_and_frees_lock, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_registry_post_join_not_holder,
-                                    setup, teardown),
-    cmocka_unit_test_setup_teardown(test_registry_bad_args, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_registry_random_uniform, setup,
-                                    teardown),
-    cmocka_unit_test_setup_teardown(test_registry_random_empty, setup,
-                                    teardown),
-    cmocka_unit_test_setup_teardown(test_registry_list_truncation, setup,
-                                    teardown),
-    cmocka_unit_test_setup_teardown(test_registry_many_members, setup,
-                                    teardown),
-    cmocka_unit_test(test_registry_default_opts),
-    cmocka_unit_test(test_registry_destroy_null),
+      cmocka_unit_test_setup_teardown(test_registry_first_join_empty, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_registry_second_joiner_unavail,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_registry_post_join_then_next_sees_first, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_registry_join_lists_members_sorted,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_registry_lease_expiry_frees_lock,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_registry_expire_frees_lock, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_registry_rejoin_by_holder_renews,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_registry_duplicate_id_other_addr,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_registry_rejoin_same_member, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_registry_rejoin_member_while_busy,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_registry_heartbeat_keeps_alive,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_registry_silence_drops_member, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(
+          test_registry_heartbeat_unknown_reregisters, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_registry_heartbeat_from_holder_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_registry_leave_removes_and_frees_lock, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_registry_post_join_not_holder, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_registry_bad_args, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_registry_random_uniform, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_registry_random_empty, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_registry_list_truncation, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_registry_many_members, setup,
+                                      teardown),
+      cmocka_unit_test(test_registry_default_opts),
+      cmocka_unit_test(test_registry_destroy_null),
   };
 
   return cmocka_run_group_tests_name("registry", tests, NULL, NULL);

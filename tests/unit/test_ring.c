@@ -28,9 +28,9 @@ struct fixture {
   struct chord_peer peers[RING_MAX];       /* distinct ids, random order */
   struct chord_peer members[RING_MAX * 3]; /* shuffled lists with repeats */
   struct ring rings[RING_MAX];
-  size_t pred[RING_MAX];                   /* brute-force predecessor */
-  size_t succ[RING_MAX];                   /* brute-force successor */
-  size_t n;                                /* peers and rings in use */
+  size_t pred[RING_MAX]; /* brute-force predecessor */
+  size_t succ[RING_MAX]; /* brute-force successor */
+  size_t n;              /* peers and rings in use */
 };
 
 static int setup(void **state)
@@ -204,8 +204,7 @@ static void build_rings(struct fixture *f, size_t n, size_t succ_len)
   f->n = n;
   for (size_t i = 0; i < n; i++) {
     ring_init(&f->rings[i], &f->peers[i], succ_len);
-    assert_int_equal(ring_install(&f->rings[i], &f->peers[i], f->peers, n),
-                     0);
+    assert_int_equal(ring_install(&f->rings[i], &f->peers[i], f->peers, n), 0);
     f->pred[i] = brute_pred(f->peers, n, i);
     f->succ[i] = brute_succ(f->peers, n, i);
   }
@@ -577,10 +576,15 @@ static void test_ring_install_clamps_succ_len(void **state)
 {
   struct fixture *f = *state;
   struct ring *r = &f->rings[0];
-  const size_t asked[] = {0, 1, 5, FINGER_SUCC_MAX, FINGER_SUCC_MAX + 1, 1000,
-                          SIZE_MAX};
-  const size_t got40[] = {1, 1, 5, FINGER_SUCC_MAX, FINGER_SUCC_MAX,
-                          FINGER_SUCC_MAX, FINGER_SUCC_MAX};
+  const size_t asked[] = {
+      0, 1, 5, FINGER_SUCC_MAX, FINGER_SUCC_MAX + 1, 1000, SIZE_MAX};
+  const size_t got40[] = {1,
+                          1,
+                          5,
+                          FINGER_SUCC_MAX,
+                          FINGER_SUCC_MAX,
+                          FINGER_SUCC_MAX,
+                          FINGER_SUCC_MAX};
 
   random_ring(f->peers, 40, 0xc1a40000u);
   for (size_t a = 0; a < sizeof(asked) / sizeof(asked[0]); a++) {
@@ -692,8 +696,8 @@ int main(void)
                                       teardown),
       cmocka_unit_test_setup_teardown(test_ring_reinstall_replaces_the_list,
                                       setup, teardown),
-      cmocka_unit_test_setup_teardown(test_ring_member_order_and_repeats,
-                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ring_member_order_and_repeats, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests_name("ring", tests, NULL, NULL);
 }

@@ -307,7 +307,8 @@ static void test_rpc_deadline_exceeded(void **state)
   struct fixture *f = *state;
   Chord__V1__StatusRequest s = CHORD__V1__STATUS_REQUEST__INIT;
   struct rpc_req r = {.target = f->addr,
-                      .method = rpc_method_path(NODE_SVC, method_index("Status")),
+                      .method =
+                          rpc_method_path(NODE_SVC, method_index("Status")),
                       .msg = &s.base,
                       .resp_desc = &chord__v1__status_response__descriptor,
                       .deadline = rpc_deadline_in(300)};
@@ -364,7 +365,7 @@ static void test_rpc_undecodable_request(void **state)
 {
   struct fixture *f = *state;
   static const uint8_t garbage[][6] = {
-      {0x0a, 0xff, 0xff, 0x03, 'a', 'b'}, /* length runs past the end */
+      {0x0a, 0xff, 0xff, 0x03, 'a', 'b'},   /* length runs past the end */
       {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, /* bad varint key */
       {0x0b, 0x00, 0x00, 0x00, 0x00, 0x00}, /* group wire type */
   };
@@ -373,7 +374,8 @@ static void test_rpc_undecodable_request(void **state)
     grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
     grpc_slice_unref(s);
     struct rpc_req r = {.target = f->addr,
-                        .method = rpc_method_path(NODE_SVC, method_index("Ping")),
+                        .method =
+                            rpc_method_path(NODE_SVC, method_index("Ping")),
                         .raw = bb,
                         .resp_desc = &chord__v1__ping_response__descriptor,
                         .deadline = rpc_deadline_in(5000)};
@@ -390,7 +392,8 @@ static void test_rpc_undecodable_request(void **state)
     grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
     grpc_slice_unref(s);
     struct rpc_req r = {.target = f->addr,
-                        .method = rpc_method_path(NODE_SVC, method_index("Ping")),
+                        .method =
+                            rpc_method_path(NODE_SVC, method_index("Ping")),
                         .raw = bb,
                         .deadline = rpc_deadline_in(5000)};
     /* Ping's field 1 is bytes, so send these to Read (field 1: string). */
@@ -414,7 +417,8 @@ static void test_rpc_forwarding_handler(void **state)
   struct fixture *f = *state;
   Chord__V1__LookupRequest l = CHORD__V1__LOOKUP_REQUEST__INIT;
   struct rpc_req r = {.target = f->addr,
-                      .method = rpc_method_path(NODE_SVC, method_index("Lookup")),
+                      .method =
+                          rpc_method_path(NODE_SVC, method_index("Lookup")),
                       .msg = &l.base,
                       .resp_desc = &chord__v1__lookup_response__descriptor,
                       .deadline = rpc_deadline_in(5000)};

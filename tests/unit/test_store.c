@@ -36,10 +36,10 @@ static enum backend kind_mem = BACKEND_MEM;
 static enum backend kind_dir = BACKEND_DIR;
 
 struct fixture {
-  enum backend kind;     /* which backend s is */
-  char parent[PATH_MAX]; /* mkdtemp directory, holds only the data dir */
+  enum backend kind;      /* which backend s is */
+  char parent[PATH_MAX];  /* mkdtemp directory, holds only the data dir */
   char dir[PATH_MAX + 8]; /* parent/data, the dir backend's directory */
-  struct store *s;       /* the store under test */
+  struct store *s;        /* the store under test */
 };
 
 /* --- fixture ------------------------------------------------------------- */
@@ -116,9 +116,8 @@ static void reopen(struct fixture *f)
 static struct store_entry *mk(const char *name, const char *content,
                               uint64_t version)
 {
-  struct store_entry *e = store_entry_create(name, strlen(name), content,
-                                             content ? strlen(content) : 0,
-                                             version);
+  struct store_entry *e = store_entry_create(
+      name, strlen(name), content, content ? strlen(content) : 0, version);
   assert_non_null(e);
   return e;
 }
@@ -202,8 +201,8 @@ static void fill_random(uint8_t *p, size_t n, uint64_t seed)
 static void roundtrip(struct store *s, const char *name, const void *content,
                       size_t len)
 {
-  struct store_entry *e = store_entry_create(name, strlen(name), content, len,
-                                             7);
+  struct store_entry *e =
+      store_entry_create(name, strlen(name), content, len, 7);
   assert_non_null(e);
   assert_int_equal(store_put(s, e, 0), 0);
   store_entry_unref(e);
@@ -613,13 +612,13 @@ static void test_store_hostile_names(void **state)
     const char *name;
     size_t len;
   } cases[] = {
-    { traversal, sizeof(traversal) - 1 },
-    { slashes, sizeof(slashes) - 1 },
-    { nul_inside, sizeof(nul_inside) - 1 },
-    { tmp_like, sizeof(tmp_like) - 1 },
-    { "..", 2 },
-    { ".", 1 },
-    { high, sizeof(high) },
+      {traversal, sizeof(traversal) - 1},
+      {slashes, sizeof(slashes) - 1},
+      {nul_inside, sizeof(nul_inside) - 1},
+      {tmp_like, sizeof(tmp_like) - 1},
+      {"..", 2},
+      {".", 1},
+      {high, sizeof(high)},
   };
   size_t n;
 
@@ -628,8 +627,8 @@ static void test_store_hostile_names(void **state)
   for (int round = 0; round < 2; round++) {
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
       if (round == 0) {
-        struct store_entry *e = store_entry_create(cases[i].name, cases[i].len,
-                                                   "data", 4, i + 1);
+        struct store_entry *e =
+            store_entry_create(cases[i].name, cases[i].len, "data", 4, i + 1);
         assert_non_null(e);
         assert_int_equal(store_put(f->s, e, 0), 0);
         store_entry_unref(e);
@@ -650,8 +649,7 @@ static void test_store_hostile_names(void **state)
       struct chord_id k;
       assert_int_equal(strlen(names[i]), CHORD_ID_HEX_LEN);
       assert_int_equal(chord_id_from_hex(&k, names[i]), 0);
-      assert_int_equal(strspn(names[i], "0123456789abcdef"),
-                       CHORD_ID_HEX_LEN);
+      assert_int_equal(strspn(names[i], "0123456789abcdef"), CHORD_ID_HEX_LEN);
     }
     free_names(names, n);
     /* And they all come back after a reopen. */
@@ -706,12 +704,12 @@ static void test_store_put_keeps_own_reference(void **state)
 /* --- threads ------------------------------------------------------------- */
 
 struct worker {
-  struct store *s;  /* shared store */
-  int id;           /* distinct key space per worker */
-  int iters;        /* puts */
-  uint64_t kept;    /* entries left at the end */
-  uint64_t bytes;   /* their content bytes */
-  int failures;     /* checks that failed (asserts are main-thread only) */
+  struct store *s; /* shared store */
+  int id;          /* distinct key space per worker */
+  int iters;       /* puts */
+  uint64_t kept;   /* entries left at the end */
+  uint64_t bytes;  /* their content bytes */
+  int failures;    /* checks that failed (asserts are main-thread only) */
 };
 
 static void *worker_run(void *arg)
@@ -762,8 +760,8 @@ static void test_store_threads_concurrent(void **state)
 
   memset(&zero, 0, sizeof(zero));
   for (int i = 0; i < 4; i++) {
-    w[i] = (struct worker){ .s = f->s, .id = i,
-                            .iters = f->kind == BACKEND_MEM ? 3000 : 150 };
+    w[i] = (struct worker){
+        .s = f->s, .id = i, .iters = f->kind == BACKEND_MEM ? 3000 : 150};
     assert_int_equal(pthread_create(&t[i], NULL, worker_run, &w[i]), 0);
   }
   for (int i = 0; i < 4; i++) {
@@ -1099,51 +1097,51 @@ static void test_store_put_io_failure_changes_nothing(void **state)
   cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &kind_dir)
 
 static const struct CMUnitTest both_tests[] = {
-  BOTH(test_store_backend_name),
-  BOTH(test_store_roundtrip_empty),
-  BOTH(test_store_roundtrip_one_byte),
-  BOTH(test_store_roundtrip_1mib_random),
-  BOTH(test_store_get_missing_not_found),
-  BOTH(test_store_put_unknown_flag_einval),
-  BOTH(test_store_overwrite_replaces),
-  BOTH(test_store_if_newer_keeps_newer),
-  BOTH(test_store_del_then_get_not_found),
-  BOTH(test_store_del_missing_not_found),
-  BOTH(test_store_stats_track_changes),
-  BOTH(test_store_keys_in_range),
-  BOTH(test_store_keys_in_wraparound),
-  BOTH(test_store_keys_in_whole_ring),
-  BOTH(test_store_keys_in_empty),
-  BOTH(test_store_many_entries),
-  BOTH(test_store_hostile_names),
-  BOTH(test_store_entry_survives_del),
-  BOTH(test_store_entry_survives_overwrite),
-  BOTH(test_store_put_keeps_own_reference),
-  BOTH(test_store_threads_concurrent),
+    BOTH(test_store_backend_name),
+    BOTH(test_store_roundtrip_empty),
+    BOTH(test_store_roundtrip_one_byte),
+    BOTH(test_store_roundtrip_1mib_random),
+    BOTH(test_store_get_missing_not_found),
+    BOTH(test_store_put_unknown_flag_einval),
+    BOTH(test_store_overwrite_replaces),
+    BOTH(test_store_if_newer_keeps_newer),
+    BOTH(test_store_del_then_get_not_found),
+    BOTH(test_store_del_missing_not_found),
+    BOTH(test_store_stats_track_changes),
+    BOTH(test_store_keys_in_range),
+    BOTH(test_store_keys_in_wraparound),
+    BOTH(test_store_keys_in_whole_ring),
+    BOTH(test_store_keys_in_empty),
+    BOTH(test_store_many_entries),
+    BOTH(test_store_hostile_names),
+    BOTH(test_store_entry_survives_del),
+    BOTH(test_store_entry_survives_overwrite),
+    BOTH(test_store_put_keeps_own_reference),
+    BOTH(test_store_threads_concurrent),
 };
 
 int main(void)
 {
   const struct CMUnitTest entry_tests[] = {
-    cmocka_unit_test(test_store_entry_create_copies),
-    cmocka_unit_test(test_store_entry_create_edge_cases),
+      cmocka_unit_test(test_store_entry_create_copies),
+      cmocka_unit_test(test_store_entry_create_edge_cases),
   };
   const struct CMUnitTest dir_tests[] = {
-    DIR_ONLY(test_store_reopen_restores_entries),
-    DIR_ONLY(test_store_leftover_temp_removed),
-    DIR_ONLY(test_store_corrupt_truncated_skipped),
-    DIR_ONLY(test_store_corrupt_empty_file_skipped),
-    DIR_ONLY(test_store_corrupt_flipped_content_skipped),
-    DIR_ONLY(test_store_corrupt_bad_magic_skipped),
-    DIR_ONLY(test_store_corrupt_flipped_version_skipped),
-    DIR_ONLY(test_store_corrupt_wrong_name_skipped),
-    DIR_ONLY(test_store_corrupt_after_open_get_eio),
-    DIR_ONLY(test_store_foreign_files_ignored),
-    DIR_ONLY(test_store_del_removes_file),
-    DIR_ONLY(test_store_open_regular_file_fails),
-    DIR_ONLY(test_store_open_creates_dir_0700),
-    DIR_ONLY(test_store_open_locked_dir_busy),
-    DIR_ONLY(test_store_put_io_failure_changes_nothing),
+      DIR_ONLY(test_store_reopen_restores_entries),
+      DIR_ONLY(test_store_leftover_temp_removed),
+      DIR_ONLY(test_store_corrupt_truncated_skipped),
+      DIR_ONLY(test_store_corrupt_empty_file_skipped),
+      DIR_ONLY(test_store_corrupt_flipped_content_skipped),
+      DIR_ONLY(test_store_corrupt_bad_magic_skipped),
+      DIR_ONLY(test_store_corrupt_flipped_version_skipped),
+      DIR_ONLY(test_store_corrupt_wrong_name_skipped),
+      DIR_ONLY(test_store_corrupt_after_open_get_eio),
+      DIR_ONLY(test_store_foreign_files_ignored),
+      DIR_ONLY(test_store_del_removes_file),
+      DIR_ONLY(test_store_open_regular_file_fails),
+      DIR_ONLY(test_store_open_creates_dir_0700),
+      DIR_ONLY(test_store_open_locked_dir_busy),
+      DIR_ONLY(test_store_put_io_failure_changes_nothing),
   };
   struct CMUnitTest mem_tests[ARRAY_LEN(both_tests)];
   struct CMUnitTest dir_both_tests[ARRAY_LEN(both_tests)];
@@ -1156,12 +1154,11 @@ int main(void)
     dir_both_tests[i] = both_tests[i];
     dir_both_tests[i].initial_state = &kind_dir;
   }
-  failed += cmocka_run_group_tests_name("store_entry", entry_tests, NULL,
-                                        NULL);
+  failed += cmocka_run_group_tests_name("store_entry", entry_tests, NULL, NULL);
   failed += cmocka_run_group_tests_name("store_mem", mem_tests, NULL, NULL);
-  failed += cmocka_run_group_tests_name("store_dir", dir_both_tests, NULL,
-                                        NULL);
-  failed += cmocka_run_group_tests_name("store_dir_only", dir_tests, NULL,
-                                        NULL);
+  failed +=
+      cmocka_run_group_tests_name("store_dir", dir_both_tests, NULL, NULL);
+  failed +=
+      cmocka_run_group_tests_name("store_dir_only", dir_tests, NULL, NULL);
   return failed ? 1 : 0;
 }

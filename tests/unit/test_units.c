@@ -68,9 +68,11 @@ static void test_units_duration_units(void **state)
 static void test_units_duration_refused(void **state)
 {
   (void)state;
-  const char *bad[] = {NULL, "", "s", "ms", "-1", "+1", " 1", "1 ", "1.",
-                       ".5", "1.5.2", "1sec", "1S", "1d", "1e3", "0x10",
-                       "1ms5", "99999999999999999999", "1s\n"};
+  const char *bad[] = {
+      NULL,  "",   "s",   "ms",   "-1",    "+1",
+      " 1",  "1 ", "1.",  ".5",   "1.5.2", "1sec",
+      "1S",  "1d", "1e3", "0x10", "1ms5",  "99999999999999999999",
+      "1s\n"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     assert_dur_refused(bad[i], 0, UINT64_MAX);
   /* Range limits are the caller's. */
@@ -101,9 +103,20 @@ static void test_units_size_units(void **state)
 static void test_units_size_refused(void **state)
 {
   (void)state;
-  const char *bad[] = {NULL, "", "K", "-1", "+1", "1.5M", "1kb", "1KB",
-                       "1T", "1 K", "1Ki", "0x10",
-                       "99999999999999999999", "17179869184G"};
+  const char *bad[] = {NULL,
+                       "",
+                       "K",
+                       "-1",
+                       "+1",
+                       "1.5M",
+                       "1kb",
+                       "1KB",
+                       "1T",
+                       "1 K",
+                       "1Ki",
+                       "0x10",
+                       "99999999999999999999",
+                       "17179869184G"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     assert_size_refused(bad[i], 0, UINT64_MAX);
   assert_size_refused("2G", 0, (uint64_t)1 << 30);
@@ -134,9 +147,9 @@ static void test_units_format_round_trips(void **state)
   struct {
     uint64_t ms;
     const char *text;
-  } known[] = {{0, "0s"},          {250, "250ms"},   {1000, "1s"},
-               {1500, "1.5s"},     {10000, "10s"},   {120000, "2m"},
-               {3600000, "1h"},    {1001, "1001ms"}, {90000, "90s"}};
+  } known[] = {{0, "0s"},       {250, "250ms"},   {1000, "1s"},
+               {1500, "1.5s"},  {10000, "10s"},   {120000, "2m"},
+               {3600000, "1h"}, {1001, "1001ms"}, {90000, "90s"}};
   for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
     units_format_duration(buf, sizeof(buf), known[i].ms);
     assert_string_equal(buf, known[i].text);
