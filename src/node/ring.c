@@ -90,19 +90,21 @@ bool ring_is_dead(const struct ring *r, const struct chord_id *id)
   return false;
 }
 
-/* Remembers id as dead (once); when RING_DEAD_MAX are remembered, the
- * oldest mark is dropped. Self is never marked. */
+/* Remembers id as dead (once). The marks are kept oldest first; when
+ * RING_DEAD_MAX are remembered, the oldest is dropped. Self is never
+ * marked. */
 void ring_mark_dead(struct ring *r, const struct chord_id *id)
 {
   if (chord_id_eq(id, &r->ft.self.id) || ring_is_dead(r, id))
     return;
-  r->dead[r->dead_next] = *id;
-  r->dead_next = (r->dead_next + 1) % RING_DEAD_MAX;
-  if (r->ndead < RING_DEAD_MAX)
-    r->ndead++;
+  if (r->ndead == RING_DEAD_MAX) {
+    memmove(&r->dead[0], &r->dead[1], (RING_DEAD_MAX - 1) * sizeof(r->dead[0]));
+    r->ndead--;
+  }
+  r->dead[r->ndead++] = *id;
 }
 
-/* Forgets a dead mark. The ring buffer is compacted in place. */
+/* Forgets a dead mark; the others keep their order. */
 void ring_mark_alive(struct ring *r, const struct chord_id *id)
 {
   for (size_t i = 0; i < r->ndead; i++) {
@@ -111,7 +113,6 @@ void ring_mark_alive(struct ring *r, const struct chord_id *id)
     memmove(&r->dead[i], &r->dead[i + 1],
             (r->ndead - i - 1) * sizeof(r->dead[0]));
     r->ndead--;
-    r->dead_next = r->ndead % RING_DEAD_MAX;
     return;
   }
 }

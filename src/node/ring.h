@@ -19,8 +19,8 @@ struct ring {
   bool has_pred2;
   struct chord_peer *members; /* the last full list installed, by id */
   size_t nmembers;
-  struct chord_id dead[RING_DEAD_MAX]; /* peers found dead, a ring buffer */
-  size_t ndead, dead_next;
+  struct chord_id dead[RING_DEAD_MAX]; /* peers found dead, oldest first */
+  size_t ndead;
 };
 
 enum ring_verdict {
