@@ -12,6 +12,8 @@ add_library(chord_node STATIC
   src/node/jobs.c
   src/node/ring.c
   src/node/route.c
+  src/node/maint.c
+  src/node/maintain.c
   src/node/forward.c
   src/node/peer.c
   src/node/handoff.c

@@ -207,6 +207,12 @@ void rpc__channel_args_fill(grpc_arg *a, size_t *n, size_t max_message,
     a[k++] = (grpc_arg){GRPC_ARG_INTEGER,
                         (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
                         {.integer = reconnect_max_ms}};
+    /* Each channel its own connection: a channel forgotten after a failure
+     * (rpc_client_forget) is replaced by one that dials at once, not one
+     * sharing the old connection's backoff. */
+    a[k++] = (grpc_arg){GRPC_ARG_INTEGER,
+                        (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
+                        {.integer = 1}};
   }
   *n = k;
 }

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Forwarding: one outbound call per inbound one, its answer relayed as
- * is. An answer the next node sent is passed on with its code and detail;
- * a failure to reach the next node becomes UNAVAILABLE "unreachable". */
+/* Forwarding: an outbound call per inbound one, its answer relayed as is.
+ * An answer the next node sent is passed on with its code and detail. A
+ * next hop that cannot be reached, or stays silent past the per-hop
+ * timeout, is routed around (FORWARD_RETRIES times, within the caller's
+ * deadline); when no other way exists the caller gets UNAVAILABLE
+ * "unreachable". */
 #include "node/forward.h"
 
 #include <stdio.h>
@@ -12,14 +15,103 @@
 
 struct fwd {
   struct rpc_srv_call *in; /* NULL once the server answered it itself */
-  char to[ADDR_STR_MAX];
+  struct rpc_client *c;
+  struct chord_peer to; /* the hop being tried */
+  struct forward_opts o;
+  struct route_req rq; /* for a reroute */
+  uint8_t *copy;       /* the message to send (shallow copy), or NULL */
+  const ProtobufCMessage *msg;
+  const ProtobufCFieldDescriptor *direct_field;
+  unsigned attempts; /* hops tried */
 };
+
+static void fwd_free(struct fwd *f)
+{
+  free(f->copy);
+  free(f);
+}
 
 static void fwd_on_cancel(struct rpc_srv_call *call, void *ud)
 {
   struct fwd *f = ud;
   (void)call;
   f->in = NULL;
+}
+
+gpr_timespec forward_deadline(const struct rpc_srv_call *call,
+                              const struct forward_opts *o)
+{
+  int64_t in = rpc_ms_until(rpc_srv_deadline(call));
+  int64_t ms = (int64_t)o->hop_ms;
+  if (in == INT64_MAX) {
+    if ((int64_t)o->cap_ms < ms)
+      ms = (int64_t)o->cap_ms;
+  } else if (in - FORWARD_MARGIN_MS < ms) {
+    ms = in - FORWARD_MARGIN_MS;
+  }
+  if (ms < 1)
+    ms = 1;
+  return rpc_deadline_in(ms);
+}
+
+static void fwd_done(struct rpc_result *r, void *ud);
+
+/* Starts the call to f->to. 0, or the error that stopped it. */
+static int fwd_start(struct fwd *f)
+{
+  struct rpc_req r = {.target = f->to.addr,
+                      .method = rpc_srv_method(f->in),
+                      .msg = f->msg,
+                      .deadline = forward_deadline(f->in, &f->o)};
+  f->attempts++;
+  return rpc_client_call(f->c, &r, fwd_done, f);
+}
+
+/* Whether the failure was the next hop's: unreachable (gRPC's own
+ * UNAVAILABLE), or silent past its per-hop deadline with the caller's
+ * deadline still ahead. */
+static bool hop_failed(const struct fwd *f, const struct rpc_status *st)
+{
+  if (st->remote)
+    return false;
+  if (st->code == GRPC_STATUS_UNAVAILABLE)
+    return true;
+  return st->code == GRPC_STATUS_DEADLINE_EXCEEDED &&
+         rpc_ms_until(rpc_srv_deadline(f->in)) > FORWARD_MARGIN_MS;
+}
+
+/* Whether a node further on failed: the next hop answered that it could
+ * not reach its own next hop, or ran out of time waiting for it. */
+static bool path_failed(const struct rpc_status *st)
+{
+  if (!st->remote)
+    return false;
+  return st->code == GRPC_STATUS_DEADLINE_EXCEEDED ||
+         (st->code == GRPC_STATUS_UNAVAILABLE &&
+          strcmp(st->detail, RPC_DETAIL_UNREACHABLE) == 0);
+}
+
+/* Tries another way after a failure; true when a new call is under way.
+ * A change (write, delete) is sent again only when the failed hop surely
+ * never got it (it could not be reached), so it is not applied twice. */
+static bool fwd_retry(struct fwd *f, const struct rpc_status *st)
+{
+  const struct chord_peer *next;
+  bool direct, dead = hop_failed(f, st);
+  if (!f->o.reroute || !f->copy || f->attempts > FORWARD_RETRIES)
+    return false;
+  if (!dead && !path_failed(st))
+    return false;
+  if (f->rq.mutating && !(dead && st->code == GRPC_STATUS_UNAVAILABLE))
+    return false;
+  if (rpc_ms_until(rpc_srv_deadline(f->in)) <= FORWARD_MARGIN_MS)
+    return false;
+  if (!f->o.reroute(f->o.ud, &f->rq, &f->to, dead, &next, &direct))
+    return false;
+  f->to = *next;
+  if (f->direct_field)
+    *(protobuf_c_boolean *)(f->copy + f->direct_field->offset) = direct;
+  return fwd_start(f) == 0;
 }
 
 /* Relays the next hop's answer. Its own errors (remote) go back as they
@@ -29,91 +121,110 @@ static void fwd_done(struct rpc_result *r, void *ud)
 {
   struct fwd *f = ud;
   const struct rpc_status *st = &r->status;
-  if (f->in) {
-    rpc_srv_on_cancel(f->in, NULL, NULL);
-    if (st->code == GRPC_STATUS_OK)
-      rpc_srv_reply_raw(f->in, r->raw);
-    else if (st->remote)
-      rpc_srv_reply_error_detail(f->in, st->code, st->detail, "%s",
-                                 st->message);
-    else if (st->code == GRPC_STATUS_UNAVAILABLE)
-      rpc_srv_reply_error_detail(f->in, st->code, RPC_DETAIL_UNREACHABLE,
-                                 "cannot reach %s: %s", f->to, st->message);
-    else if (st->code == GRPC_STATUS_CANCELLED)
-      /* Our caller did not cancel (f->in is live): the next hop did, as
-       * gRPC does to a call that reaches a server shutting down. Nothing
-       * was done there, so tell the caller to retry. */
-      rpc_srv_reply_error_detail(
-          f->in, GRPC_STATUS_UNAVAILABLE, RPC_DETAIL_UNREACHABLE,
-          "%s cancelled the request (shutting down?)", f->to);
-    else
-      rpc_srv_reply_error(f->in, st->code, "%s", st->message);
+  if (!f->in) {
+    fwd_free(f);
+    return;
   }
-  free(f);
+  if (st->code != GRPC_STATUS_OK && fwd_retry(f, st))
+    return;
+  rpc_srv_on_cancel(f->in, NULL, NULL);
+  if (st->code == GRPC_STATUS_OK)
+    rpc_srv_reply_raw(f->in, r->raw);
+  else if (st->remote)
+    rpc_srv_reply_error_detail(f->in, st->code, st->detail, "%s", st->message);
+  else if (st->code == GRPC_STATUS_UNAVAILABLE ||
+           st->code == GRPC_STATUS_DEADLINE_EXCEEDED)
+    rpc_srv_reply_error_detail(f->in, GRPC_STATUS_UNAVAILABLE,
+                               RPC_DETAIL_UNREACHABLE, "cannot reach %s: %s",
+                               f->to.addr, st->message);
+  else if (st->code == GRPC_STATUS_CANCELLED)
+    /* Our caller did not cancel (f->in is live): the next hop did, as
+     * gRPC does to a call that reaches a server shutting down. Nothing
+     * was done there, so tell the caller to retry. */
+    rpc_srv_reply_error_detail(
+        f->in, GRPC_STATUS_UNAVAILABLE, RPC_DETAIL_UNREACHABLE,
+        "%s cancelled the request (shutting down?)", f->to.addr);
+  else
+    rpc_srv_reply_error(f->in, st->code, "%s", st->message);
+  fwd_free(f);
 }
 
-/* The caller's deadline when it set one nearer than cap_ms from now, else
- * cap_ms from now: a forward never outlives its caller's patience, and a
- * caller with none still gets an answer. Loop thread. */
-gpr_timespec forward_deadline(const struct rpc_srv_call *call, uint64_t cap_ms)
+/* Starts f (which owns its copy, if any); answers the call at once when
+ * the forward cannot start. */
+static void fwd_go(struct fwd *f)
 {
-  gpr_timespec cap = rpc_deadline_in((int64_t)cap_ms);
-  gpr_timespec in = rpc_srv_deadline(call);
-  if (rpc_ms_until(in) < rpc_ms_until(cap))
-    return gpr_convert_clock_type(in, GPR_CLOCK_MONOTONIC);
-  return cap;
+  int rc = fwd_start(f);
+  if (rc) {
+    struct rpc_srv_call *call = f->in;
+    char to[ADDR_STR_MAX];
+    snprintf(to, sizeof(to), "%s", f->to.addr);
+    fwd_free(f);
+    rpc_srv_reply_error_detail(
+        call, rpc_err_to_status(rc), RPC_DETAIL_UNREACHABLE,
+        "cannot forward to %s: %s", to, chord_strerror(rc));
+    return;
+  }
+  rpc_srv_on_cancel(f->in, fwd_on_cancel, f);
 }
 
-/* msg stays the caller's (it is encoded before this returns). The call is
- * answered exactly once: by the relay, or at once when the forward cannot
- * start. Loop thread. */
-void forward_send(struct rpc_client *c, struct rpc_srv_call *call,
-                  const struct chord_peer *peer, const ProtobufCMessage *msg,
-                  uint64_t cap_ms)
+static struct fwd *fwd_new(struct rpc_client *c, struct rpc_srv_call *call,
+                           const struct chord_peer *peer,
+                           const struct forward_opts *o)
 {
   struct fwd *f = calloc(1, sizeof(*f));
   if (!f) {
     rpc_srv_reply_error(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-    return;
+    return NULL;
   }
   f->in = call;
-  snprintf(f->to, sizeof(f->to), "%s", peer->addr);
-  struct rpc_req r = {.target = peer->addr,
-                      .method = rpc_srv_method(call),
-                      .msg = msg,
-                      .deadline = forward_deadline(call, cap_ms)};
-  int rc = rpc_client_call(c, &r, fwd_done, f);
-  if (rc) {
-    free(f);
-    rpc_srv_reply_error_detail(
-        call, rpc_err_to_status(rc), RPC_DETAIL_UNREACHABLE,
-        "cannot forward to %s: %s", peer->addr, chord_strerror(rc));
-    return;
-  }
-  rpc_srv_on_cancel(call, fwd_on_cancel, f);
+  f->c = c;
+  f->to = *peer;
+  f->o = *o;
+  return f;
 }
 
-/* A shallow copy of req shares its strings and bytes, which outlive the
- * forward's encoding. Loop thread. */
+/* msg is encoded before this returns and stays the caller's. Loop
+ * thread. */
+void forward_send(struct rpc_client *c, struct rpc_srv_call *call,
+                  const struct chord_peer *peer, const ProtobufCMessage *msg,
+                  const struct forward_opts *o)
+{
+  struct fwd *f = fwd_new(c, call, peer, o);
+  if (!f)
+    return;
+  f->msg = msg;
+  f->o.reroute = NULL; /* the message is only borrowed */
+  fwd_go(f);           /* no copy: a failed hop is reported, not retried */
+}
+
+/* The copy is shallow: it shares the request's strings and bytes, which
+ * live until the call is answered, so a retry can send it again. Loop
+ * thread. */
 void forward_next(struct rpc_client *c, struct rpc_srv_call *call,
                   const struct chord_peer *peer, const ProtobufCMessage *req,
-                  bool direct, uint64_t cap_ms)
+                  bool direct, const struct route_req *rq,
+                  const struct forward_opts *o)
 {
   const ProtobufCMessageDescriptor *d = req->descriptor;
   const ProtobufCFieldDescriptor *hops =
       protobuf_c_message_descriptor_get_field_by_name(d, "hops");
-  const ProtobufCFieldDescriptor *dir =
-      protobuf_c_message_descriptor_get_field_by_name(d, "direct");
-  uint8_t *copy = malloc(d->sizeof_message);
-  if (!copy) {
+  struct fwd *f = fwd_new(c, call, peer, o);
+  if (!f)
+    return;
+  f->copy = malloc(d->sizeof_message);
+  if (!f->copy) {
+    fwd_free(f);
     rpc_srv_reply_error(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     return;
   }
-  memcpy(copy, req, d->sizeof_message);
+  memcpy(f->copy, req, d->sizeof_message);
+  f->msg = (const ProtobufCMessage *)f->copy;
+  f->rq = *rq;
+  f->direct_field =
+      protobuf_c_message_descriptor_get_field_by_name(d, "direct");
   if (hops)
-    *(uint32_t *)(copy + hops->offset) += 1;
-  if (dir)
-    *(protobuf_c_boolean *)(copy + dir->offset) = direct;
-  forward_send(c, call, peer, (const ProtobufCMessage *)copy, cap_ms);
-  free(copy);
+    *(uint32_t *)(f->copy + hops->offset) += 1;
+  if (f->direct_field)
+    *(protobuf_c_boolean *)(f->copy + f->direct_field->offset) = direct;
+  fwd_go(f);
 }

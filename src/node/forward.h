@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Forwarding a request to the next hop and relaying its answer, with the
- * caller's deadline inherited (capped) and the hop count advanced. */
+ * caller's deadline inherited (shortened at each hop, capped at a per-hop
+ * timeout) and the hop count advanced; a hop that fails is routed around
+ * within the caller's deadline. */
 #ifndef CHORD_NODE_FORWARD_H
 #define CHORD_NODE_FORWARD_H
 
@@ -9,17 +11,41 @@
 
 #include "common/finger.h"
 #include "common/rpc.h"
+#include "node/route.h"
 
-/* The deadline of a forward: the caller's, capped at cap_ms from now. */
-gpr_timespec forward_deadline(const struct rpc_srv_call *call, uint64_t cap_ms);
-/* Sends msg to peer and answers call with whatever comes back. */
+#define FORWARD_RETRIES 3     /* other ways tried after a hop fails */
+#define FORWARD_MARGIN_MS 100 /* a hop gives up this much before its caller */
+
+/* Finds another next hop for rq after `failed` did not answer (dead: it
+ * is unreachable or silent; else a node behind it was). true with *next
+ * (copied at once) and *direct, or false when there is no other way. */
+typedef bool (*forward_reroute_cb)(void *ud, const struct route_req *rq,
+                                   const struct chord_peer *failed, bool dead,
+                                   const struct chord_peer **next,
+                                   bool *direct);
+
+struct forward_opts {
+  uint64_t cap_ms;            /* the deadline when the caller set none */
+  uint64_t hop_ms;            /* the longest wait for one hop */
+  forward_reroute_cb reroute; /* NULL: a failed hop is reported */
+  void *ud;
+};
+
+/* The deadline of a forward: the caller's less FORWARD_MARGIN_MS, capped
+ * at hop_ms from now (cap_ms when the caller set none). */
+gpr_timespec forward_deadline(const struct rpc_srv_call *call,
+                              const struct forward_opts *o);
+/* Sends msg to peer and answers call with whatever comes back (no retry:
+ * msg is only borrowed). */
 void forward_send(struct rpc_client *c, struct rpc_srv_call *call,
                   const struct chord_peer *peer, const ProtobufCMessage *msg,
-                  uint64_t cap_ms);
+                  const struct forward_opts *o);
 /* Sends a copy of req with its hops field advanced and its direct field
- * set to direct (fields found by name, so any routed message works). */
+ * set (fields found by name, so any routed message works); when the hop
+ * fails and o->reroute finds another, sends it there instead. */
 void forward_next(struct rpc_client *c, struct rpc_srv_call *call,
                   const struct chord_peer *peer, const ProtobufCMessage *req,
-                  bool direct, uint64_t cap_ms);
+                  bool direct, const struct route_req *rq,
+                  const struct forward_opts *o);
 
 #endif

@@ -41,7 +41,11 @@ static void usage(FILE *f)
       "  --forward-timeout DUR    deadline of a forward when the caller set\n"
       "                           none (30s)\n"
       "  --hop-limit N            hops before a request fails (32)\n"
-      "  --successors N           successor list length (3)\n"
+      "  --successors N           successor list length r (4)\n"
+      "  --stabilize-interval DUR maintenance tick: stabilize, check the\n"
+      "                           predecessor, fix fingers (1s)\n"
+      "  --hop-timeout DURATION   longest wait for one hop before routing\n"
+      "                           around it (2s)\n"
       "  --join-retries N         attempts to reach the supernode (10)\n"
       "  --join-timeout DURATION  longest wait while others join (120s)\n"
       "  --log-level LEVEL        debug, info, warn or error (info)\n"
@@ -90,7 +94,9 @@ static int parse_args(struct node *n, int argc, char **argv)
     O_JOIN_TIMEOUT,
     O_LOG,
     O_HELP,
-    O_VERSION
+    O_VERSION,
+    O_HOP_TIMEOUT,
+    O_STABILIZE
   };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, O_LISTEN},
@@ -109,6 +115,8 @@ static int parse_args(struct node *n, int argc, char **argv)
       {"log-level", required_argument, NULL, O_LOG},
       {"help", no_argument, NULL, O_HELP},
       {"version", no_argument, NULL, O_VERSION},
+      {"hop-timeout", required_argument, NULL, O_HOP_TIMEOUT},
+      {"stabilize-interval", required_argument, NULL, O_STABILIZE},
       {NULL, 0, NULL, 0}};
   struct node_opts *o = &n->o;
   const char *env = getenv("CHORD_SUPERNODE");
@@ -122,7 +130,9 @@ static int parse_args(struct node *n, int argc, char **argv)
   o->rpc_timeout_ms = 3000;
   o->forward_timeout_ms = 30000;
   o->hop_limit = 32;
-  o->succ_len = 3;
+  o->succ_len = 4;
+  o->hop_timeout_ms = 2000;
+  o->stabilize_ms = 1000;
   o->join_retries = 10;
   o->join_timeout_ms = 120000;
   o->page_bytes = 4u << 20;
@@ -178,6 +188,14 @@ static int parse_args(struct node *n, int argc, char **argv)
     case O_JOIN_TIMEOUT:
       bad = units_parse_duration(optarg, 0, NODE_DURATION_MAX_MS,
                                  &o->join_timeout_ms);
+      break;
+    case O_HOP_TIMEOUT:
+      bad = units_parse_duration(optarg, 1, NODE_DURATION_MAX_MS,
+                                 &o->hop_timeout_ms);
+      break;
+    case O_STABILIZE:
+      bad = units_parse_duration(optarg, 10, NODE_DURATION_MAX_MS,
+                                 &o->stabilize_ms);
       break;
     case O_LOG:
       bad = log_level_parse(optarg, &lvl) != 0;
@@ -300,6 +318,7 @@ static void wire(struct node *n)
   jobs_init(&n->jobs, loop, strcmp(store_backend_name(n->store), "mem") == 0);
   handoff_init(&n->give);
   membership_init(&n->mem, loop, n);
+  maintain_init(&n->maintain, loop, n);
   pull_init(&n->pull, loop);
   n->pull.timer.data = n;
   uv_timer_init(loop, &n->leave_timer);

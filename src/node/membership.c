@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Membership: the join sequence, heartbeats and the graceful leave, each
  * step an async call whose completion starts the next. The key transfers
- * themselves are pull.c's and push.c's. */
+ * are pull.c's and push.c's; the ring's upkeep after the join is
+ * maintain.c's. */
 #include "node/membership.h"
 
 #include <stdlib.h>
@@ -67,73 +68,6 @@ static void sn_call(struct node *n, enum peer_method m, rpc_done_cb cb)
     break;
   }
   peer_call(n->d.client, n->o.supernode, m, msg, n->o.rpc_timeout_ms, cb, n);
-}
-
-/* ---- telling every member the new list ---------------------------------- */
-
-typedef void (*bcast_done_cb)(struct node *n);
-
-struct bcast {
-  struct node *n;
-  size_t left;
-  bcast_done_cb done;
-};
-
-static void on_update_dht(struct rpc_result *r, void *ud)
-{
-  struct bcast *b = ud;
-  if (r->status.code != GRPC_STATUS_OK)
-    LOG_WARN("UpdateDHT: %s", r->status.message);
-  if (--b->left == 0) {
-    struct node *n = b->n;
-    bcast_done_cb done = b->done;
-    free(b);
-    if (!n->d.stopping || n->state == NODE_LEAVING)
-      done(n);
-  }
-}
-
-/* Sends UpdateDHT(members) to every member of our ring but us (and skip,
- * when given), in parallel, each with a deadline; then runs done. */
-static void broadcast(struct node *n, const struct chord_peer *members,
-                      size_t k, const struct chord_peer *skip,
-                      bcast_done_cb done)
-{
-  Chord__V1__NodeInfo *infos = calloc(k ? k : 1, sizeof(*infos));
-  Chord__V1__NodeInfo **ptrs = calloc(k ? k : 1, sizeof(*ptrs));
-  struct bcast *b = calloc(1, sizeof(*b));
-  if (!infos || !ptrs || !b) {
-    free(infos);
-    free(ptrs);
-    free(b);
-    done(n);
-    return;
-  }
-  for (size_t i = 0; i < k; i++) {
-    nodeinfo_from_peer(&infos[i], &members[i]);
-    ptrs[i] = &infos[i];
-  }
-  Chord__V1__UpdateDHTRequest req = CHORD__V1__UPDATE_DHTREQUEST__INIT;
-  req.n_members = k;
-  req.members = ptrs;
-  b->n = n;
-  b->done = done;
-  b->left = 1; /* held until every call is started */
-  for (size_t i = 0; i < n->ring.nmembers; i++) {
-    const struct chord_peer *to = &n->ring.members[i];
-    if (chord_id_eq(&to->id, &n->self.id))
-      continue;
-    if (skip && chord_id_eq(&to->id, &skip->id))
-      continue;
-    b->left++;
-    peer_call(n->d.client, to->addr, PEER_UPDATE_DHT, &req.base,
-              n->o.rpc_timeout_ms, on_update_dht, b);
-  }
-  free(infos);
-  free(ptrs);
-  struct rpc_result none;
-  memset(&none, 0, sizeof(none));
-  on_update_dht(&none, b);
 }
 
 /* ---- heartbeats ---------------------------------------------------------- */
@@ -218,6 +152,7 @@ static void on_post_join(struct rpc_result *r, void *ud)
            n->ring.nmembers, n->ring.ft.pred.addr, n->ring.ft.succ[0].addr,
            (unsigned long long)(node_now_ms() - m->started_ms));
   heartbeat_send(n);
+  maintain_start(n);
 }
 
 static void post_join(struct node *n)
@@ -228,11 +163,14 @@ static void post_join(struct node *n)
   sn_call(n, PEER_SN_POST_JOIN, on_post_join);
 }
 
-/* The range is ours: tell the others (the successor learned of us at the
- * hand-off), then register. */
+/* The range is ours, and our successor took us as its predecessor at the
+ * hand-off; our predecessor hears a hello and stabilizes at once; the
+ * rest of the ring learns of us through stabilize and fix_fingers, so no
+ * one else needs telling. Register. */
 static void on_pulled(struct node *n)
 {
-  broadcast(n, n->ring.members, n->ring.nmembers, &n->pull.succ, post_join);
+  maintain_hello(n); /* our predecessor adopts us at once */
+  post_join(n);
 }
 
 /* Handles the supernode's busy answer: true when it was one (a retry is
@@ -347,8 +285,18 @@ static void leave_tell_supernode(struct node *n)
   sn_call(n, PEER_SN_LEAVE, on_leave);
 }
 
-/* Our files are with the successor (or, when handed is false, stay here):
- * the others learn the list without us, then the supernode. */
+static void on_leaving_notified(struct rpc_result *r, void *ud)
+{
+  struct node *n = ud;
+  if (r->status.code != GRPC_STATUS_OK)
+    LOG_WARN("telling %s it now follows %s failed (%s); stabilize will",
+             n->give.to.addr, n->ring.ft.pred.addr, r->status.message);
+  leave_tell_supernode(n);
+}
+
+/* Our files are with the successor (or, when handed is false, stay
+ * here). The successor hears that our predecessor is now its own; our
+ * predecessor finds us gone at its next stabilize. Then the supernode. */
 static void on_pushed(struct node *n, bool handed, const char *why)
 {
   (void)why; /* push.c logged it */
@@ -356,19 +304,19 @@ static void on_pushed(struct node *n, bool handed, const char *why)
     leave_tell_supernode(n);
     return;
   }
-  struct chord_peer *others =
-      calloc(n->ring.nmembers ? n->ring.nmembers : 1, sizeof(*others));
-  size_t k = 0;
-  for (size_t i = 0; others && i < n->ring.nmembers; i++)
-    if (!chord_id_eq(&n->ring.members[i].id, &n->self.id))
-      others[k++] = n->ring.members[i];
-  broadcast(n, others, k, NULL, leave_tell_supernode);
-  free(others);
+  Chord__V1__NotifyRequest req = CHORD__V1__NOTIFY_REQUEST__INIT;
+  Chord__V1__NodeInfo pred;
+  nodeinfo_from_peer(&pred, &n->ring.ft.pred);
+  req.node = &pred;
+  req.leaving = true;
+  peer_call(n->d.client, n->give.to.addr, PEER_NOTIFY, &req.base,
+            n->o.rpc_timeout_ms, on_leaving_notified, n);
 }
 
 void membership_leave_start(struct node *n)
 {
-  if (n->state != NODE_JOINED || n->ring.nmembers <= 1) {
+  if (n->state != NODE_JOINED ||
+      chord_id_eq(&n->ring.ft.succ[0].id, &n->self.id)) {
     /* Not a member, or alone: nobody to hand anything to. */
     if (n->state == NODE_JOINED)
       leave_tell_supernode(n);
@@ -377,6 +325,7 @@ void membership_leave_start(struct node *n)
     return;
   }
   uv_timer_stop(&n->mem.timer);
+  maintain_stop(n);
   node_set_state(n, NODE_LEAVING);
   push_start(n, on_pushed);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The node's dealings with the supernode and the member list: the join
- * (Join, the key pull, UpdateDHT to every member, PostJoin), heartbeats,
- * and the graceful leave (the key push, UpdateDHT without us, Leave). */
+ * (Join, the key pull, PostJoin), heartbeats, and the graceful leave (the
+ * key push, the successor told of its new predecessor, Leave). */
 #ifndef CHORD_NODE_MEMBERSHIP_H
 #define CHORD_NODE_MEMBERSHIP_H
 

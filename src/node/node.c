@@ -35,15 +35,14 @@ void node_set_state(struct node *n, enum node_state s)
   n->state = s;
 }
 
-static void log_ring_change(struct node *n, const struct chord_peer *old_pred,
-                            const struct chord_peer *old_succ)
+void node_ring_changed(struct node *n, const struct chord_peer *old_pred,
+                       const struct chord_peer *old_succ)
 {
   const struct finger_table *ft = &n->ring.ft;
   if (!chord_id_eq(&old_pred->id, &ft->pred.id) ||
-      !chord_id_eq(&old_succ->id, &ft->succ[0].id) ||
-      log_get_level() <= LOG_LVL_DEBUG)
-    LOG_INFO("ring: %zu members, pred %s, succ %s", n->ring.nmembers,
-             ft->pred.addr, ft->succ[0].addr);
+      !chord_id_eq(&old_succ->id, &ft->succ[0].id))
+    LOG_INFO("ring: pred %s, succ %s (%zu successors, %zu marked dead)",
+             ft->pred.addr, ft->succ[0].addr, ft->nsucc, n->ring.ndead);
 }
 
 /* Installs members (the supernode's list at a join, UpdateDHT) and logs
@@ -53,7 +52,7 @@ int node_install(struct node *n, const struct chord_peer *members, size_t k)
   struct chord_peer old_pred = n->ring.ft.pred, old_succ = n->ring.ft.succ[0];
   int rc = ring_install(&n->ring, &n->self, members, k);
   if (!rc)
-    log_ring_change(n, &old_pred, &old_succ);
+    node_ring_changed(n, &old_pred, &old_succ);
   return rc;
 }
 
@@ -62,12 +61,22 @@ int node_add_member(struct node *n, const struct chord_peer *p)
   struct chord_peer old_pred = n->ring.ft.pred, old_succ = n->ring.ft.succ[0];
   int rc = ring_add_member(&n->ring, p);
   if (!rc)
-    log_ring_change(n, &old_pred, &old_succ);
+    node_ring_changed(n, &old_pred, &old_succ);
   return rc;
 }
 
 /* Microseconds of the wall clock, or one more than the last version handed
  * out or seen, whichever is higher: versions never go backwards here. */
+void node_peer_failed(struct node *n, const struct chord_peer *p)
+{
+  if (ring_is_dead(&n->ring, &p->id))
+    return;
+  LOG_INFO("%s does not answer: routing around it", p->addr);
+  ring_mark_dead(&n->ring, &p->id);
+  /* A restarted peer must not wait out the old channel's backoff. */
+  rpc_client_forget(n->d.client, p->addr);
+}
+
 uint64_t node_version_next(struct node *n)
 {
   struct timespec ts;
@@ -89,7 +98,8 @@ void node_stop(struct node *n, int exit_code)
 {
   if (n->d.stopping)
     return;
-  uv_timer_t *timers[] = {&n->mem.timer, &n->pull.timer, &n->leave_timer};
+  uv_timer_t *timers[] = {&n->mem.timer, &n->pull.timer, &n->leave_timer,
+                          &n->maintain.timer};
   for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
     uv_timer_stop(timers[i]);
     if (!uv_is_closing((uv_handle_t *)timers[i]))

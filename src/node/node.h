@@ -11,6 +11,7 @@
 #include "common/daemon.h"
 #include "node/handoff.h"
 #include "node/jobs.h"
+#include "node/maintain.h"
 #include "node/membership.h"
 #include "node/pull.h"
 #include "node/push.h"
@@ -30,6 +31,8 @@ struct node_opts {
   uint64_t max_file;           /* largest content accepted, bytes */
   uint64_t rpc_timeout_ms;     /* ring-internal calls */
   uint64_t forward_timeout_ms; /* cap on a forward without a deadline */
+  uint64_t hop_timeout_ms;     /* longest wait for one hop's answer */
+  uint64_t stabilize_ms;       /* maintenance tick */
   unsigned hop_limit;
   unsigned succ_len;        /* successor list length */
   unsigned join_retries;    /* unreachable supernode attempts */
@@ -39,21 +42,22 @@ struct node_opts {
 
 struct node {
   struct daemon d;
-  struct node_opts o;     /* main.c */
-  struct chord_peer self; /* main.c, before the join */
-  enum node_state state;  /* node_set_state */
-  struct ring ring;       /* node_install, node_add_member */
-  struct store *store;    /* main.c */
-  struct jobs jobs;       /* jobs.c */
-  struct handoff give;    /* our range going elsewhere; all parking */
-  struct svc_state svc;   /* svc_*.c */
-  struct pull pull;       /* pull.c: keys taken over while joining */
-  struct push push;       /* push.c: keys handed over while leaving */
-  struct membership mem;  /* membership.c: the supernode's side */
-  uint64_t started_ms;    /* main.c */
-  uint64_t last_version;  /* node_version_* */
-  uv_timer_t leave_timer; /* main.c: cuts a stuck leave short */
-  bool leave_requested;   /* main.c */
+  struct node_opts o;       /* main.c */
+  struct chord_peer self;   /* main.c, before the join */
+  enum node_state state;    /* node_set_state */
+  struct ring ring;         /* node_install, node_add_member */
+  struct store *store;      /* main.c */
+  struct jobs jobs;         /* jobs.c */
+  struct handoff give;      /* our range going elsewhere; all parking */
+  struct svc_state svc;     /* svc_*.c */
+  struct pull pull;         /* pull.c: keys taken over while joining */
+  struct push push;         /* push.c: keys handed over while leaving */
+  struct membership mem;    /* membership.c: the supernode's side */
+  struct maintain maintain; /* maintain.c: the ring's upkeep */
+  uint64_t started_ms;      /* main.c */
+  uint64_t last_version;    /* node_version_* */
+  uv_timer_t leave_timer;   /* main.c: cuts a stuck leave short */
+  bool leave_requested;     /* main.c */
 };
 
 /* Monotonic milliseconds. */
@@ -64,6 +68,11 @@ void node_set_state(struct node *n, enum node_state s);
 int node_install(struct node *n, const struct chord_peer *members, size_t k);
 /* Adds one member to the ring (a joiner, a notifier). */
 int node_add_member(struct node *n, const struct chord_peer *p);
+/* Logs a change of predecessor or first successor since old_*. */
+void node_ring_changed(struct node *n, const struct chord_peer *old_pred,
+                       const struct chord_peer *old_succ);
+/* A call to p found it unreachable: routing skips it from now on. */
+void node_peer_failed(struct node *n, const struct chord_peer *p);
 /* A new write's version: above the clock and every version seen. */
 uint64_t node_version_next(struct node *n);
 /* Raises the version floor to v (a version stored here). */

@@ -26,10 +26,17 @@ static const struct {
                        &chord__v1__leave_response__descriptor},
     [PEER_TRANSFER_KEYS] = {&chord__v1__node__descriptor, "TransferKeys",
                             &chord__v1__transfer_keys_response__descriptor},
-    [PEER_UPDATE_DHT] = {&chord__v1__node__descriptor, "UpdateDHT",
-                         &chord__v1__update_dhtresponse__descriptor},
     [PEER_REPLICATE] = {&chord__v1__node__descriptor, "Replicate",
                         &chord__v1__replicate_response__descriptor},
+    [PEER_GET_SUCC_LIST] =
+        {&chord__v1__node__descriptor, "GetSuccessorList",
+         &chord__v1__get_successor_list_response__descriptor},
+    [PEER_NOTIFY] = {&chord__v1__node__descriptor, "Notify",
+                     &chord__v1__notify_response__descriptor},
+    [PEER_PING] = {&chord__v1__node__descriptor, "Ping",
+                   &chord__v1__ping_response__descriptor},
+    [PEER_FIND_SUCCESSOR] = {&chord__v1__node__descriptor, "FindSuccessor",
+                             &chord__v1__find_successor_response__descriptor},
 };
 
 /* Looked up by name in the service descriptor (rpc_method_path keeps the

@@ -10,13 +10,16 @@
 #include "common/rpc.h"
 
 enum peer_method {
-  PEER_SN_JOIN,       /* supernode: take or renew the join lock */
-  PEER_SN_POST_JOIN,  /* supernode: registered as a member */
-  PEER_SN_HEARTBEAT,  /* supernode: still alive */
-  PEER_SN_LEAVE,      /* supernode: gone */
-  PEER_TRANSFER_KEYS, /* node: a page of a range, or its release */
-  PEER_UPDATE_DHT,    /* node: the new member list */
-  PEER_REPLICATE,     /* node: files of a range handed over */
+  PEER_SN_JOIN,        /* supernode: take or renew the join lock */
+  PEER_SN_POST_JOIN,   /* supernode: registered as a member */
+  PEER_SN_HEARTBEAT,   /* supernode: still alive */
+  PEER_SN_LEAVE,       /* supernode: gone */
+  PEER_TRANSFER_KEYS,  /* node: a page of a range, or its release */
+  PEER_REPLICATE,      /* node: files of a range handed over */
+  PEER_GET_SUCC_LIST,  /* node: its predecessor and successor list */
+  PEER_NOTIFY,         /* node: we may be its predecessor */
+  PEER_PING,           /* node: are you there */
+  PEER_FIND_SUCCESSOR, /* node: who owns this id */
   PEER_METHOD_COUNT
 };
 

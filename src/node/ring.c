@@ -99,9 +99,27 @@ void ring_mark_dead(struct ring *r, const struct chord_id *id)
     return;
   if (r->ndead == RING_DEAD_MAX) {
     memmove(&r->dead[0], &r->dead[1], (RING_DEAD_MAX - 1) * sizeof(r->dead[0]));
+    memmove(&r->dead_age[0], &r->dead_age[1],
+            (RING_DEAD_MAX - 1) * sizeof(r->dead_age[0]));
     r->ndead--;
   }
+  r->dead_age[r->ndead] = 0;
   r->dead[r->ndead++] = *id;
+}
+
+/* The oldest marks are first, so the expired ones are a prefix. */
+void ring_age_dead(struct ring *r, unsigned max_age)
+{
+  size_t gone = 0;
+  for (size_t i = 0; i < r->ndead; i++)
+    if (++r->dead_age[i] >= max_age)
+      gone = i + 1;
+  if (!gone)
+    return;
+  memmove(&r->dead[0], &r->dead[gone], (r->ndead - gone) * sizeof(r->dead[0]));
+  memmove(&r->dead_age[0], &r->dead_age[gone],
+          (r->ndead - gone) * sizeof(r->dead_age[0]));
+  r->ndead -= gone;
 }
 
 /* Forgets a dead mark; the others keep their order. */
@@ -112,6 +130,8 @@ void ring_mark_alive(struct ring *r, const struct chord_id *id)
       continue;
     memmove(&r->dead[i], &r->dead[i + 1],
             (r->ndead - i - 1) * sizeof(r->dead[0]));
+    memmove(&r->dead_age[i], &r->dead_age[i + 1],
+            (r->ndead - i - 1) * sizeof(r->dead_age[0]));
     r->ndead--;
     return;
   }
@@ -191,7 +211,12 @@ bool ring_owns(const struct ring *r, const struct chord_id *key)
 
 bool ring_pred_owns(const struct ring *r, const struct chord_id *key)
 {
-  return r->has_pred2 && chord_id_in_oc(key, &r->pred2.id, &r->ft.pred.id);
+  /* A pred2 equal to us or to pred would stretch the range round the
+   * ring: no shortcut then. */
+  return r->has_pred2 && !chord_id_eq(&r->pred2.id, &r->ft.self.id) &&
+         !chord_id_eq(&r->pred2.id, &r->ft.pred.id) &&
+         !chord_id_eq(&r->ft.pred.id, &r->ft.self.id) &&
+         chord_id_in_oc(key, &r->pred2.id, &r->ft.pred.id);
 }
 
 /* Considers c: a live peer in (self, key) nearer to key than *best. */
@@ -244,6 +269,14 @@ enum ring_verdict ring_route(const struct ring *r, const struct chord_id *key,
   succ = ring_first_live_successor(r);
   if (!succ)
     succ = &ft->succ[0];
+  if (chord_id_eq(&succ->id, &ft->self.id)) {
+    /* Alone in our own view, but a predecessor has joined: until
+     * stabilize makes it our successor too, it is the way on. */
+    if (chord_id_eq(&ft->pred.id, &ft->self.id))
+      return RING_LOCAL;
+    *next = &ft->pred;
+    return RING_FORWARD;
+  }
   if (chord_id_in_oc(key, &ft->self.id, &succ->id)) {
     *next = succ;
     return RING_FORWARD;

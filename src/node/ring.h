@@ -20,6 +20,7 @@ struct ring {
   struct chord_peer *members; /* the last full list installed, by id */
   size_t nmembers;
   struct chord_id dead[RING_DEAD_MAX]; /* peers found dead, oldest first */
+  unsigned dead_age[RING_DEAD_MAX];    /* ring_age_dead calls since marked */
   size_t ndead;
 };
 
@@ -46,6 +47,9 @@ void ring_set_finger(struct ring *r, unsigned i, const struct chord_peer *p);
 void ring_mark_dead(struct ring *r, const struct chord_id *id);
 /* Marks a peer alive again (a no-op when it was not marked dead). */
 void ring_mark_alive(struct ring *r, const struct chord_id *id);
+/* Ages every dead mark by one and forgets those max_age old: a peer
+ * wrongly suspected is tried again, a dead one is found dead again. */
+void ring_age_dead(struct ring *r, unsigned max_age);
 /* Whether a peer is marked dead. */
 bool ring_is_dead(const struct ring *r, const struct chord_id *id);
 /* The first successor not marked dead, or NULL when every one is. */

@@ -22,9 +22,9 @@ bool route_direct_allowed(const struct route_view *v,
   return ring_pred_owns(r, key);
 }
 
-enum route_verdict route_decide(const struct route_view *v,
-                                const struct route_req *rq,
-                                const struct chord_peer **next, bool *direct)
+static enum route_verdict decide(const struct route_view *v,
+                                 const struct route_req *rq,
+                                 const struct chord_peer **next, bool *direct)
 {
   const struct ring *r = v->ring;
   *direct = false;
@@ -59,4 +59,16 @@ enum route_verdict route_decide(const struct route_view *v,
   if (ring_route(r, &rq->key, next) == RING_LOCAL)
     return ROUTE_LOCAL;
   return ROUTE_FORWARD;
+}
+
+/* As decide, but a forward to a peer marked dead is no route: the ring
+ * had nothing better, and the call would only fail again. */
+enum route_verdict route_decide(const struct route_view *v,
+                                const struct route_req *rq,
+                                const struct chord_peer **next, bool *direct)
+{
+  enum route_verdict rv = decide(v, rq, next, direct);
+  if (rv == ROUTE_FORWARD && ring_is_dead(v->ring, &(*next)->id))
+    return ROUTE_NO_ROUTE;
+  return rv;
 }

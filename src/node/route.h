@@ -36,6 +36,7 @@ enum route_verdict {
   ROUTE_PARK,      /* hold it until the hand-off settles */
   ROUTE_HOP_LIMIT, /* too many hops: the ring is changing; refuse */
   ROUTE_NOT_READY, /* still joining with nowhere to send it; refuse */
+  ROUTE_NO_ROUTE,  /* every way on is marked dead; refuse */
 };
 
 /* Decides where rq goes. For ROUTE_FORWARD sets *next (pointing into the

@@ -54,6 +54,12 @@ enum route_verdict svc_route(struct node *n, struct rpc_srv_call *call,
                                "or inconsistent; retry",
                                n->o.hop_limit);
     break;
+  case ROUTE_NO_ROUTE:
+    rpc_srv_reply_error_detail(call, GRPC_STATUS_UNAVAILABLE,
+                               RPC_DETAIL_UNREACHABLE,
+                               "no live route towards the key: every way on "
+                               "is down; retry");
+    break;
   case ROUTE_NOT_READY:
     rpc_srv_reply_error_detail(call, GRPC_STATUS_UNAVAILABLE,
                                RPC_DETAIL_JOINING,
@@ -61,6 +67,28 @@ enum route_verdict svc_route(struct node *n, struct rpc_srv_call *call,
     break;
   }
   return rv;
+}
+
+/* A forward's next hop failed: mark it dead when it was (routing skips it
+ * from now on) and route the request again. */
+static bool reroute(void *ud, const struct route_req *rq,
+                    const struct chord_peer *failed, bool dead,
+                    const struct chord_peer **next, bool *direct)
+{
+  struct node *n = ud;
+  struct route_view v;
+  if (dead)
+    node_peer_failed(n, failed);
+  view_of(n, &v);
+  return route_decide(&v, rq, next, direct) == ROUTE_FORWARD;
+}
+
+void svc_forward_opts(struct node *n, struct forward_opts *o)
+{
+  o->cap_ms = n->o.forward_timeout_ms;
+  o->hop_ms = n->o.hop_timeout_ms;
+  o->reroute = reroute;
+  o->ud = n;
 }
 
 bool svc_serve_here(struct node *n, struct rpc_srv_call *call,
@@ -71,9 +99,12 @@ bool svc_serve_here(struct node *n, struct rpc_srv_call *call,
   bool direct;
   switch (svc_route(n, call, req, self_cb, rq, &next, &direct)) {
   case ROUTE_LOCAL: return true;
-  case ROUTE_FORWARD:
-    forward_next(n->d.client, call, next, req, direct, n->o.forward_timeout_ms);
+  case ROUTE_FORWARD: {
+    struct forward_opts o;
+    svc_forward_opts(n, &o);
+    forward_next(n->d.client, call, next, req, direct, rq, &o);
     return false;
+  }
   default: return false;
   }
 }

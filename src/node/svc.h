@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "common/rpc.h"
+#include "node/forward.h"
 #include "node/jobs.h"
 #include "node/route.h"
 
@@ -32,6 +33,10 @@ enum route_verdict svc_route(struct node *n, struct rpc_srv_call *call,
                              const ProtobufCMessage *req,
                              rpc_handler_cb self_cb, const struct route_req *rq,
                              const struct chord_peer **next, bool *direct);
+
+/* The node's forwarding options: deadlines, and rerouting around a hop
+ * that failed (marked dead when it was). */
+void svc_forward_opts(struct node *n, struct forward_opts *o);
 
 /* svc_client.c: the client face. */
 void svc_on_read(struct rpc_srv_call *c, const ProtobufCMessage *req, void *n);

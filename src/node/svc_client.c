@@ -283,7 +283,9 @@ void svc_on_lookup(struct rpc_srv_call *call, const ProtobufCMessage *req,
     f.name = "";
     f.n_path = np;
     f.path = path;
-    forward_send(n->d.client, call, next, &f.base, n->o.forward_timeout_ms);
+    struct forward_opts fo;
+    svc_forward_opts(n, &fo);
+    forward_send(n->d.client, call, next, &f.base, &fo);
   } else if (rt == ROUTE_LOCAL) {
     Chord__V1__LookupResponse resp = CHORD__V1__LOOKUP_RESPONSE__INIT;
     resp.key.data = key.b;

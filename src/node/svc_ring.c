@@ -105,11 +105,26 @@ void svc_on_notify(struct rpc_srv_call *call, const ProtobufCMessage *req,
     rpc_srv_reply_error(call, GRPC_STATUS_INVALID_ARGUMENT, "%s", why);
     return;
   }
-  /* Chord's rule: a node between our predecessor and us is our new
-   * predecessor. Adding it to the member list makes it so. */
-  if (n->state == NODE_JOINED &&
-      chord_id_in_oo(&p.id, &n->ring.ft.pred.id, &n->self.id))
-    node_add_member(n, &p);
+  if (n->state != NODE_JOINED) {
+    rpc_srv_reply_error_detail(call, GRPC_STATUS_UNAVAILABLE,
+                               RPC_DETAIL_NOT_MEMBER,
+                               "this node is not a settled member; retry");
+    return;
+  }
+  if (r->leaving) {
+    /* Our predecessor has handed us its keys and is leaving: its own
+     * predecessor is ours now. */
+    struct chord_peer old_pred = n->ring.ft.pred;
+    struct chord_peer old_succ = n->ring.ft.succ[0];
+    ring_mark_dead(&n->ring, &old_pred.id);
+    ring_set_pred(&n->ring, &p);
+    ring_set_pred2(&n->ring, NULL);
+    node_ring_changed(n, &old_pred, &old_succ);
+  } else {
+    if (ring_is_dead(&n->ring, &p.id)) /* back: dial it afresh */
+      rpc_client_forget(n->d.client, p.addr);
+    maintain_notified(n, &p);
+  }
   Chord__V1__NotifyResponse resp = CHORD__V1__NOTIFY_RESPONSE__INIT;
   rpc_srv_reply(call, &resp.base);
 }
@@ -118,8 +133,15 @@ void svc_on_get_successor_list(struct rpc_srv_call *call,
                                const ProtobufCMessage *req, void *ud)
 {
   struct node *n = ud;
-  Chord__V1__NodeInfo infos[FINGER_SUCC_MAX], *ptrs[FINGER_SUCC_MAX];
+  Chord__V1__NodeInfo infos[FINGER_SUCC_MAX], *ptrs[FINGER_SUCC_MAX], pred;
   (void)req;
+  if (n->state != NODE_JOINED && n->state != NODE_LEAVING) {
+    /* Not to be adopted as anyone's neighbour: joining, or gone. */
+    rpc_srv_reply_error_detail(call, GRPC_STATUS_UNAVAILABLE,
+                               RPC_DETAIL_NOT_MEMBER,
+                               "this node is not a settled member");
+    return;
+  }
   size_t k = n->ring.ft.nsucc;
   for (size_t i = 0; i < k; i++) {
     nodeinfo_from_peer(&infos[i], &n->ring.ft.succ[i]);
@@ -129,6 +151,10 @@ void svc_on_get_successor_list(struct rpc_srv_call *call,
       CHORD__V1__GET_SUCCESSOR_LIST_RESPONSE__INIT;
   resp.n_successors = k;
   resp.successors = ptrs;
+  if (n->ring.ft.has_pred && !ring_is_dead(&n->ring, &n->ring.ft.pred.id)) {
+    nodeinfo_from_peer(&pred, &n->ring.ft.pred);
+    resp.predecessor = &pred;
+  }
   rpc_srv_reply(call, &resp.base);
 }
 
@@ -146,6 +172,35 @@ void svc_on_ping(struct rpc_srv_call *call, const ProtobufCMessage *req,
 }
 
 /* Answers Status with the store's figures (read off the loop). */
+/* The address the ring knows for id (from its tables or the list it was
+ * given), or "" when it knows none. */
+static void peer_of(const struct ring *r, const struct chord_id *id,
+                    struct chord_peer *out)
+{
+  const struct finger_table *ft = &r->ft;
+  memset(out, 0, sizeof(*out));
+  out->id = *id;
+  if (chord_id_eq(&ft->pred.id, id)) {
+    *out = ft->pred;
+    return;
+  }
+  for (size_t i = 0; i < ft->nsucc; i++)
+    if (chord_id_eq(&ft->succ[i].id, id)) {
+      *out = ft->succ[i];
+      return;
+    }
+  for (size_t i = 0; i < FINGER_COUNT; i++)
+    if (chord_id_eq(&ft->finger[i].id, id)) {
+      *out = ft->finger[i];
+      return;
+    }
+  for (size_t i = 0; i < r->nmembers; i++)
+    if (chord_id_eq(&r->members[i].id, id)) {
+      *out = r->members[i];
+      return;
+    }
+}
+
 static void status_answer(struct node *n, struct rpc_srv_call *call,
                           bool all_fingers, uint64_t keys, uint64_t bytes)
 {
@@ -154,7 +209,8 @@ static void status_answer(struct node *n, struct rpc_srv_call *call,
   Chord__V1__NodeInfo me, pred, succ[FINGER_SUCC_MAX], *succp[FINGER_SUCC_MAX];
   Chord__V1__NodeInfo fnode[FINGER_COUNT];
   Chord__V1__Finger fing[FINGER_COUNT], *fingp[FINGER_COUNT];
-  struct chord_peer distinct[FINGER_COUNT];
+  struct chord_peer distinct[FINGER_COUNT], deadp[RING_DEAD_MAX];
+  Chord__V1__NodeInfo dead[RING_DEAD_MAX], *deadptr[RING_DEAD_MAX];
   unsigned idx[FINGER_COUNT];
   size_t nf;
 
@@ -197,6 +253,13 @@ static void status_answer(struct node *n, struct rpc_srv_call *call,
   resp.version = CHORD_VERSION;
   resp.uptime_ms = node_now_ms() - n->started_ms;
   resp.joined = member && n->mem.registered;
+  for (size_t i = 0; i < n->ring.ndead; i++) {
+    peer_of(&n->ring, &n->ring.dead[i], &deadp[i]);
+    nodeinfo_from_peer(&dead[i], &deadp[i]);
+    deadptr[i] = &dead[i];
+  }
+  resp.n_dead = n->ring.ndead;
+  resp.dead = deadptr;
   rpc_srv_reply(call, &resp.base);
 }
 

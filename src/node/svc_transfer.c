@@ -110,10 +110,16 @@ static void release_done(struct job *j)
     return;
   }
   page_done(j); /* answers the joiner with the changes */
-  /* From now on the range is the joiner's: route it there. */
-  if (node_add_member(n, &to))
-    LOG_WARN("out of memory adding %s to the ring: it learns of it later",
-             to.addr);
+  /* From now on the range is the joiner's: it is our predecessor, and
+   * our old predecessor comes before it. */
+  struct chord_peer old_pred = n->ring.ft.pred, old_succ = n->ring.ft.succ[0];
+  ring_set_pred2(&n->ring,
+                 chord_id_eq(&old_pred.id, &n->self.id) ? NULL : &old_pred);
+  ring_set_pred(&n->ring, &to);
+  ring_mark_alive(&n->ring, &to.id);
+  /* A joiner on the address of a node that died: dial it afresh. */
+  rpc_client_forget(n->d.client, to.addr);
+  node_ring_changed(n, &old_pred, &old_succ);
   handoff_clear(&n->give);
   if (handoff_drop_range(&n->jobs, n, &from, &upto))
     LOG_WARN("out of memory: handed-over entries stay in the store");

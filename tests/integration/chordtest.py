@@ -26,6 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("CHORD_BIN", os.path.join(ROOT, "build", "bin"))
 # Sanitizer builds run slower: scale waits, never the assertions.
 SLOW = float(os.environ.get("CHORD_TEST_SLOW", "1"))
+STABILIZE = "100ms"  # the nodes' --stabilize-interval in tests
 
 _stub_dir = tempfile.mkdtemp(prefix="chord-stubs-")
 subprocess.run(
@@ -195,6 +196,9 @@ class Node(Proc):
         args = [os.path.join(BIN, "chord-node"), "--listen", self.addr,
                 "--supernode", cluster.sn_addr, "--id", id_hex(self.id),
                 "--log-level", "debug"] + list(extra)
+        if "--stabilize-interval" not in extra:
+            # Maintenance ticks fast, so that tests see repairs quickly.
+            args += ["--stabilize-interval", STABILIZE]
         super().__init__(args, os.path.join(cluster.dir, "node-%d.log" % port))
         self.stub_channel = cluster.channel
         if wait_port:
@@ -324,7 +328,7 @@ class Cluster:
         return "\n".join(out)
 
 
-def expected_ring(ids, i, r=3):
+def expected_ring(ids, i, r=4):
     """Brute force: (predecessor, successors, fingers) of node i."""
     s = sorted(ids)
     k = s.index(i)

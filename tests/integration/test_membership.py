@@ -20,8 +20,20 @@ def fixed_ids(seed, n):
 
 
 class MembershipTest(T.ClusterTest):
-    def check_tables(self):
-        """Every node's Status equals the brute-force ring."""
+    def check_tables(self, timeout=30):
+        """Every node's Status equals the brute-force ring, once
+        maintenance has had time to settle it."""
+        deadline = time.time() + timeout * T.SLOW
+        while True:
+            try:
+                self.check_tables_now()
+                return
+            except AssertionError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def check_tables_now(self):
         ids = self.c.ids()
         for n in self.c.live():
             st = n.status(all_fingers=True)
