@@ -451,12 +451,18 @@ static void status_json(const Chord__V1__StatusResponse *r)
     json_close(&j, '}');
   }
   json_close(&j, ']');
+  json_open(&j, "dead", '[');
+  for (size_t i = 0; i < r->n_dead; i++)
+    node_json(&j, NULL, r->dead[i]);
+  json_close(&j, ']');
+  json_uint(&j, "calls_received", r->calls_received);
+  json_uint(&j, "maintenance_sent", r->maintenance_sent);
   json_end(&j);
 }
 
 /* Prints a node's state as r has it: aligned lines, or {command, node,
  * joined, version, uptime_ms, keys, bytes, predecessor, successors,
- * fingers}. */
+ * fingers, dead, calls_received, maintenance_sent}. */
 void output_status(struct chordctl *ctl, const Chord__V1__StatusResponse *r)
 {
   if (ctl->json) {
@@ -489,7 +495,16 @@ void output_status(struct chordctl *ctl, const Chord__V1__StatusResponse *r)
     printf("[%3" PRIu32 "] ", r->fingers[i]->index);
     text_node(r->fingers[i]->node);
   }
-  fputc('\n', stdout);
+  fputs("\ndead         ", stdout);
+  if (!r->n_dead)
+    fputs("none", stdout);
+  for (size_t i = 0; i < r->n_dead; i++) {
+    if (i)
+      fputs("\n             ", stdout);
+    text_node(r->dead[i]);
+  }
+  printf("\ncalls        %" PRIu64 " received, %" PRIu64 " maintenance sent\n",
+         r->calls_received, r->maintenance_sent);
 }
 
 /* A value of grpc.health.v1's ServingStatus, by its short name. */

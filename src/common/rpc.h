@@ -121,6 +121,8 @@ void rpc_server_shutdown(struct rpc_server *s, void (*done)(void *ud),
 void rpc_server_drain(struct rpc_server *s, uint64_t grace_ms,
                       void (*done)(void *ud), void *ud);
 
+/* Calls the server has received since it started (any method). */
+uint64_t rpc_server_served(const struct rpc_server *s);
 /* The call's deadline as the caller set it (may be infinite). */
 gpr_timespec rpc_srv_deadline(const struct rpc_srv_call *c);
 /* The full method path of the call. */

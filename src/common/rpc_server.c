@@ -74,6 +74,7 @@ struct rpc_server {
   size_t armed;              /* slots waiting for a call */
   size_t batches;            /* reply batches in flight */
   struct rpc_srv_call *open; /* unanswered calls */
+  uint64_t served;           /* calls received, every method */
   unsigned slots_per_method;
   bool started, stopping, notified;
   bool forced;      /* open calls answered, rest cancelled */
@@ -392,6 +393,11 @@ void rpc_srv_reply_error(struct rpc_srv_call *c, grpc_status_code code,
   call_send(c, code, msg, NULL, NULL);
 }
 
+uint64_t rpc_server_served(const struct rpc_server *s)
+{
+  return s ? s->served : 0;
+}
+
 gpr_timespec rpc_srv_deadline(const struct rpc_srv_call *c)
 {
   return c->deadline;
@@ -432,6 +438,7 @@ static void slot_serve(struct srv_slot *sl)
       grpc_call_details_destroy(&sl->details);
     goto rearm;
   }
+  s->served++;
   c->srv = s;
   c->m = sl->m;
   c->call = sl->call;

@@ -92,15 +92,18 @@ static bool path_failed(const struct rpc_status *st)
 }
 
 /* Tries another way after a failure; true when a new call is under way.
- * A change (write, delete) is sent again only when the failed hop surely
- * never got it (it could not be reached), so it is not applied twice. */
+ * A failure further on is retried only by the node the client called
+ * (hops 0): the node that met it has marked the dead peer and routes
+ * around it next time, and retries at every hop would multiply. A change
+ * (write, delete) is sent again only when the failed hop surely never got
+ * it (it could not be reached), so it is not applied twice. */
 static bool fwd_retry(struct fwd *f, const struct rpc_status *st)
 {
   const struct chord_peer *next;
   bool direct, dead = hop_failed(f, st);
   if (!f->o.reroute || !f->copy || f->attempts > FORWARD_RETRIES)
     return false;
-  if (!dead && !path_failed(st))
+  if (!dead && !(path_failed(st) && f->rq.hops == 0))
     return false;
   if (f->rq.mutating && !(dead && st->code == GRPC_STATUS_UNAVAILABLE))
     return false;

@@ -118,8 +118,7 @@ static bool between_us_and_succ(const struct ring *r,
 }
 
 void maint_on_list(struct maint *m, struct ring *r, enum maint_what what,
-                   const struct chord_peer *from,
-                   const struct chord_peer *pred,
+                   const struct chord_peer *from, const struct chord_peer *pred,
                    const struct chord_peer *list, size_t n,
                    struct maint_out *out)
 {
@@ -132,9 +131,9 @@ void maint_on_list(struct maint *m, struct ring *r, enum maint_what what,
       return; /* a late answer: the list has moved on */
     reconcile(r, from, list, n);
     /* A node between us and the successor is adopted only once it has
-     * answered itself (Zave: no pointer to a node not found alive). */
-    if (pred && between_us_and_succ(r, pred) &&
-        !ring_is_dead(r, &pred->id)) {
+     * answered itself (Zave: no pointer to a node not found alive). One
+     * we marked dead is asked too: an answer shows it is back. */
+    if (pred && between_us_and_succ(r, pred)) {
       emit(out, MAINT_STAB_PRED, pred);
       return;
     }
@@ -167,8 +166,8 @@ void maint_on_ok(struct maint *m, struct ring *r, const struct maint_msg *msg,
     m->has_candidate = false; /* the old predecessor lives: it stays */
 }
 
-void maint_on_fail(struct maint *m, struct ring *r,
-                   const struct maint_msg *msg, struct maint_out *out)
+void maint_on_fail(struct maint *m, struct ring *r, const struct maint_msg *msg,
+                   struct maint_out *out)
 {
   const struct chord_peer *to = &msg->to;
   ring_mark_dead(r, &to->id);
@@ -179,9 +178,7 @@ void maint_on_fail(struct maint *m, struct ring *r,
     if (same(to, &r->ft.succ[0]))
       maint_stabilize(m, r, out);
     break;
-  case MAINT_STAB_PRED:
-    notify_successor(r, out);
-    break;
+  case MAINT_STAB_PRED: notify_successor(r, out); break;
   case MAINT_RECTIFY:
     if (same(to, &r->ft.pred) && m->has_candidate)
       ring_set_pred(r, &m->candidate);
@@ -209,8 +206,7 @@ void maint_on_notify(struct maint *m, struct ring *r,
     emit(out, MAINT_STAB_SUCC, &ft->succ[0]);
     return;
   }
-  if (!ft->has_pred || is_self(r, &ft->pred) ||
-      ring_is_dead(r, &ft->pred.id)) {
+  if (!ft->has_pred || is_self(r, &ft->pred) || ring_is_dead(r, &ft->pred.id)) {
     ring_set_pred(r, from);
     ring_set_pred2(r, NULL);
     m->has_candidate = false;
@@ -247,8 +243,8 @@ void maint_fix_fingers(struct maint *m, struct ring *r, unsigned count,
   const struct chord_peer *s0 = ring_first_live_successor(r);
   if (!s0)
     s0 = &r->ft.succ[0];
-  for (unsigned visited = 0; visited < FINGER_COUNT && count > 0 &&
-                             out->n < MAINT_OUT_MAX;
+  for (unsigned visited = 0;
+       visited < FINGER_COUNT && count > 0 && out->n < MAINT_OUT_MAX;
        visited++) {
     unsigned i = m->next_finger;
     struct chord_id start;

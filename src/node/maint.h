@@ -38,7 +38,7 @@ struct maint_out {
 struct maint {
   struct chord_peer candidate; /* a notifier waiting on a rectify ping */
   bool has_candidate;
-  unsigned next_finger;        /* fix_fingers' round-robin cursor */
+  unsigned next_finger; /* fix_fingers' round-robin cursor */
 };
 
 /* A fresh state (no candidate, fingers from 0). */
@@ -52,16 +52,15 @@ void maint_stabilize(struct maint *m, struct ring *r, struct maint_out *out);
  * node between us, notify; or (CHECK_PRED) learn the predecessor's own
  * predecessor. */
 void maint_on_list(struct maint *m, struct ring *r, enum maint_what what,
-                   const struct chord_peer *from,
-                   const struct chord_peer *pred,
+                   const struct chord_peer *from, const struct chord_peer *pred,
                    const struct chord_peer *list, size_t n,
                    struct maint_out *out);
 /* A peer answered a ping (RECTIFY) or a notify. */
 void maint_on_ok(struct maint *m, struct ring *r, const struct maint_msg *msg,
                  struct maint_out *out);
 /* A message found its peer dead (no answer, or refused as not a member). */
-void maint_on_fail(struct maint *m, struct ring *r,
-                   const struct maint_msg *msg, struct maint_out *out);
+void maint_on_fail(struct maint *m, struct ring *r, const struct maint_msg *msg,
+                   struct maint_out *out);
 /* from (alive: it called) believes it may be our predecessor; or, when it
  * lies between us and our successor, it has just joined there. */
 void maint_on_notify(struct maint *m, struct ring *r,

@@ -21,6 +21,19 @@ void maintain_init(struct maintain *mt, uv_loop_t *loop, struct node *n)
   mt->timer.data = n;
 }
 
+static const char *what_name(enum maint_what w)
+{
+  switch (w) {
+  case MAINT_STAB_SUCC: return "stabilize query";
+  case MAINT_STAB_PRED: return "stabilize query (new successor?)";
+  case MAINT_NOTIFY: return "notify";
+  case MAINT_RECTIFY: return "rectify ping";
+  case MAINT_CHECK_PRED: return "predecessor check";
+  case MAINT_FIX_FINGER: return "finger lookup";
+  }
+  return "?";
+}
+
 /* One message in flight. */
 struct mcall {
   struct node *n;
@@ -68,8 +81,8 @@ static void on_answer(struct node *n, const struct maint_msg *msg,
         (const Chord__V1__GetSuccessorListResponse *)resp;
     struct chord_peer list[FINGER_SUCC_MAX], pred;
     size_t k = peers_of(r->successors, r->n_successors, list, FINGER_SUCC_MAX);
-    bool has_pred = r->predecessor &&
-                    nodeinfo_to_peer(r->predecessor, &pred, &why) == 0;
+    bool has_pred =
+        r->predecessor && nodeinfo_to_peer(r->predecessor, &pred, &why) == 0;
     maint_on_list(m, &n->ring, msg->what, &msg->to, has_pred ? &pred : NULL,
                   list, k, out);
     break;
@@ -83,9 +96,7 @@ static void on_answer(struct node *n, const struct maint_msg *msg,
     break;
   }
   case MAINT_NOTIFY:
-  case MAINT_RECTIFY:
-    maint_on_ok(m, &n->ring, msg, out);
-    break;
+  case MAINT_RECTIFY: maint_on_ok(m, &n->ring, msg, out); break;
   }
 }
 
@@ -128,6 +139,7 @@ static void send_one(struct node *n, const struct maint_msg *msg)
     return; /* the next tick asks again */
   mc->n = n;
   mc->msg = *msg;
+  LOG_DEBUG("maintenance: %s to %s", what_name(msg->what), msg->to.addr);
   nodeinfo_from_peer(&me, &n->self);
   mt->sent++;
   if (msg->what == MAINT_FIX_FINGER)
@@ -154,8 +166,7 @@ static void send_one(struct node *n, const struct maint_msg *msg)
   }
   case MAINT_RECTIFY: {
     Chord__V1__PingRequest req = CHORD__V1__PING_REQUEST__INIT;
-    peer_call(n->d.client, msg->to.addr, PEER_PING, &req.base, ms, on_done,
-              mc);
+    peer_call(n->d.client, msg->to.addr, PEER_PING, &req.base, ms, on_done, mc);
     break;
   }
   case MAINT_FIX_FINGER: {

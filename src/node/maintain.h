@@ -18,8 +18,8 @@
 struct node;
 
 struct maintain {
-  uv_timer_t timer;      /* the tick */
-  struct maint m;        /* the rules' own state */
+  uv_timer_t timer; /* the tick */
+  struct maint m;   /* the rules' own state */
   bool running;
   unsigned stab_inflight; /* stabilize/notify calls under way */
   unsigned fix_inflight;  /* FindSuccessor calls under way */

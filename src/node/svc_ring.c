@@ -258,6 +258,8 @@ static void status_answer(struct node *n, struct rpc_srv_call *call,
     nodeinfo_from_peer(&dead[i], &deadp[i]);
     deadptr[i] = &dead[i];
   }
+  resp.calls_received = rpc_server_served(n->d.server);
+  resp.maintenance_sent = n->maintain.sent;
   resp.n_dead = n->ring.ndead;
   resp.dead = deadptr;
   rpc_srv_reply(call, &resp.base);
