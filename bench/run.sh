@@ -13,9 +13,10 @@ SIZES="8 16 32"
 SEQ_COUNT=2000   # operations per phase at concurrency 1
 PAR_COUNT=10000  # operations per phase at concurrency 64
 BASE_PORT=27000
+HEAL_ARGS="--runs 5 --seconds 20"
 while [ $# -gt 0 ]; do
   case $1 in
-    --quick) SIZES="8"; SEQ_COUNT=300; PAR_COUNT=1500; shift ;;
+    --quick) SIZES="8"; SEQ_COUNT=300; PAR_COUNT=1500; HEAL_ARGS="--runs 3 --seconds 10"; shift ;;
     --sizes) SIZES=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "usage: bench/run.sh [--quick] [--sizes \"8 16 32\"] [--out DIR]" >&2; exit 2 ;;
@@ -100,6 +101,10 @@ for n in $SIZES; do
   ./scripts/cluster.sh stop >/dev/null
 done
 unset CHORD_CLUSTER_DIR
+
+echo "== healing (repair after a SIGKILL, idle upkeep; see bench/heal.py)"
+# shellcheck disable=SC2086
+/usr/bin/python3 -W ignore "$ROOT/bench/heal.py" $HEAL_ARGS | tee "$OUT/heal.txt"
 
 echo "== routing simulation"
 "$BIN/chord-sim" --csv --load-out "$OUT/sim-load.dat" >"$OUT/sim.csv"

@@ -14,6 +14,7 @@ add_library(chord_node STATIC
   src/node/route.c
   src/node/maint.c
   src/node/maintain.c
+  src/node/handback.c
   src/node/forward.c
   src/node/peer.c
   src/node/handoff.c

@@ -68,8 +68,9 @@ static int fwd_start(struct fwd *f)
 }
 
 /* Whether the failure was the next hop's: unreachable (gRPC's own
- * UNAVAILABLE), or silent past its per-hop deadline with the caller's
- * deadline still ahead. */
+ * UNAVAILABLE), or silent past its deadline with ours still ahead. (A
+ * loop further on can spend that deadline too; the hop is then suspected
+ * wrongly, and cleared when maintenance hears from it or the mark ages.) */
 static bool hop_failed(const struct fwd *f, const struct rpc_status *st)
 {
   if (st->remote)

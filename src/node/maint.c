@@ -199,6 +199,16 @@ void maint_on_notify(struct maint *m, struct ring *r,
   if (is_self(r, from))
     return;
   ring_mark_alive(r, &from->id);
+  if (is_self(r, &ft->succ[0])) {
+    /* Alone in our view: the notifier is our predecessor and, once it
+     * answers a query, our successor too. */
+    if (!ft->has_pred || is_self(r, &ft->pred) ||
+        ring_is_dead(r, &ft->pred.id) ||
+        chord_id_in_oo(&from->id, &ft->pred.id, &ft->self.id))
+      ring_set_pred(r, from);
+    emit(out, MAINT_STAB_PRED, from);
+    return;
+  }
   if (!is_self(r, &ft->succ[0]) &&
       chord_id_in_oo(&from->id, &ft->self.id, &ft->succ[0].id)) {
     /* Not a predecessor: a node that joined just after us says hello.

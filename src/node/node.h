@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/daemon.h"
+#include "node/handback.h"
 #include "node/handoff.h"
 #include "node/jobs.h"
 #include "node/maintain.h"
@@ -54,6 +55,7 @@ struct node {
   struct push push;         /* push.c: keys handed over while leaving */
   struct membership mem;    /* membership.c: the supernode's side */
   struct maintain maintain; /* maintain.c: the ring's upkeep */
+  struct handback handback; /* handback.c: keys a new pred owns now */
   uint64_t started_ms;      /* main.c */
   uint64_t last_version;    /* node_version_* */
   uv_timer_t leave_timer;   /* main.c: cuts a stuck leave short */

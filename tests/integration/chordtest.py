@@ -364,3 +364,65 @@ class ClusterTest(unittest.TestCase):
         if failed or not self._outcome.success:
             print(c.dump_logs())
         c.close()
+
+
+# ---- the ring's shape, for tests of failures and repair -----------------
+
+
+def node_view(node, timeout=2):
+    """(predecessor id or None, [successor ids]) from node's Status."""
+    st = node.status(timeout=timeout)
+    pred = (int.from_bytes(st.predecessor.id, "big")
+            if st.HasField("predecessor") else None)
+    return pred, [int.from_bytes(s.id, "big") for s in st.successors]
+
+
+def ring_mismatch(cluster, r=4, nodes=None):
+    """None when every live node's predecessor and successor list equal
+    the brute force (expected_ring, list length r) over the live members;
+    otherwise a line naming the first node that differs."""
+    nodes = cluster.live() if nodes is None else list(nodes)
+    ids = sorted(n.id for n in nodes)
+    short = lambda i: "-" if i is None else id_hex(i)[:8]  # noqa: E731
+    for n in nodes:
+        try:
+            pred, succ = node_view(n)
+        except grpc.RpcError as e:
+            return "%s: Status %s" % (n.addr, e.code())
+        want_pred, want_succ, _ = expected_ring(ids, n.id, r)
+        if pred != want_pred or succ != want_succ:
+            return ("%s (%s): pred %s succ %s; want pred %s succ %s"
+                    % (n.addr, short(n.id), short(pred),
+                       [short(s) for s in succ], short(want_pred),
+                       [short(s) for s in want_succ]))
+    return None
+
+
+def ring_correct(cluster, r=4, nodes=None):
+    """Every live node's predecessor and successor list are the brute
+    force's over the live members."""
+    return ring_mismatch(cluster, r, nodes) is None
+
+
+def wait_ring_correct(cluster, timeout, r=4, since=None, nodes=None):
+    """Waits until ring_correct (timeout scaled by SLOW, polling every
+    50 ms) and returns the seconds it took, counted from `since` (a
+    time.monotonic() value; default: now). Fails with the last difference
+    when the ring is still wrong at the deadline."""
+    t0 = time.monotonic() if since is None else since
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        last = ring_mismatch(cluster, r, nodes)
+        if last is None:
+            return time.monotonic() - t0
+        if time.monotonic() > deadline:
+            raise AssertionError("the ring is not correct after %.1fs: %s"
+                                 % (timeout * SLOW, last))
+        time.sleep(0.05)
+
+
+def owners(ids, names):
+    """{name: the id that owns it} over the member ids given (take them
+    before a failure: afterwards the dead node is gone from the list)."""
+    s = sorted(ids)
+    return {name: successor(s, sha1_int(name)) for name in names}
