@@ -40,8 +40,8 @@ static void finish(struct node *n, const char *why)
 {
   struct handback *hb = &n->handback;
   if (why) {
-    LOG_WARN("handing keys back to %s failed (%s): they stay here",
-             hb->to.addr, why);
+    LOG_WARN("handing keys back to %s failed (%s): they stay here", hb->to.addr,
+             why);
   } else {
     LOG_INFO("handed %zu keys back to %s, our new predecessor", hb->sent,
              hb->to.addr);

@@ -19,7 +19,7 @@ struct handback {
   struct chord_peer to;
   struct chord_id from, after; /* the range (from, to.id], pages after */
   bool has_after;
-  size_t sent;                 /* entries sent */
+  size_t sent; /* entries sent */
   struct jobs_waiter wait;
 };
 
