@@ -30,15 +30,6 @@ static void timer_once(struct node *n, uint64_t ms, uv_timer_cb cb)
   uv_timer_start(&n->mem.timer, cb, ms, 0);
 }
 
-/* 25..50 ms, doubling per attempt up to 0.5..1 s. */
-static uint64_t backoff_ms(unsigned attempt)
-{
-  uint64_t ms = 50u << (attempt < 5 ? attempt : 5);
-  if (ms > 1000)
-    ms = 1000;
-  return ms / 2 + (uint64_t)(rand() % (int)(ms / 2 + 1));
-}
-
 /* Calls the supernode with a message that names this node. */
 static void sn_call(struct node *n, enum peer_method m, rpc_done_cb cb)
 {
@@ -142,7 +133,7 @@ static void on_post_join(struct rpc_result *r, void *ud)
                 rpc_status_name(r->status.code));
       return;
     }
-    timer_once(n, backoff_ms(m->attempts), on_join_retry);
+    timer_once(n, node_backoff_ms(m->attempts), on_join_retry);
     return;
   }
   node_set_state(n, NODE_JOINED);
@@ -187,7 +178,7 @@ static bool join_busy(struct node *n, const struct rpc_status *st)
     return true;
   }
   LOG_DEBUG("supernode busy (%s); retrying", st->message);
-  timer_once(n, backoff_ms(m->attempts < 5 ? 3 : 5), on_join_retry);
+  timer_once(n, node_backoff_ms(m->attempts < 5 ? 3 : 5), on_join_retry);
   return true;
 }
 
@@ -207,7 +198,7 @@ static bool join_unreachable(struct node *n, const struct rpc_status *st)
   }
   LOG_WARN("supernode %s unreachable (%s); retry %u of %u", n->o.supernode,
            st->message, m->attempts, n->o.join_retries);
-  timer_once(n, backoff_ms(m->attempts + 2), on_join_retry);
+  timer_once(n, node_backoff_ms(m->attempts + 2), on_join_retry);
   return true;
 }
 

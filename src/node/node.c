@@ -94,6 +94,15 @@ void node_version_seen(struct node *n, uint64_t v)
     n->last_version = v;
 }
 
+/* Jittered, so that joiners retrying together spread out. */
+uint64_t node_backoff_ms(unsigned attempt)
+{
+  uint64_t ms = 50u << (attempt < 5 ? attempt : 5);
+  if (ms > 1000)
+    ms = 1000;
+  return ms / 2 + (uint64_t)(rand() % (int)(ms / 2 + 1));
+}
+
 void node_stop(struct node *n, int exit_code)
 {
   if (n->d.stopping)

@@ -79,6 +79,8 @@ void node_peer_failed(struct node *n, const struct chord_peer *p);
 uint64_t node_version_next(struct node *n);
 /* Raises the version floor to v (a version stored here). */
 void node_version_seen(struct node *n, uint64_t v);
+/* A retry pause: 25..50 ms, doubling per attempt up to 0.5..1 s. */
+uint64_t node_backoff_ms(unsigned attempt);
 /* Closes the node's timers and stops the daemon (idempotent). */
 void node_stop(struct node *n, int exit_code);
 /* Logs why and stops the node with exit code 1. */

@@ -30,15 +30,6 @@ void pull_close(struct pull *p)
   p->nmembers = 0;
 }
 
-/* 25..50 ms, doubling per attempt up to 0.5..1 s. */
-static uint64_t backoff_ms(unsigned attempt)
-{
-  uint64_t ms = 50u << (attempt < 5 ? attempt : 5);
-  if (ms > 1000)
-    ms = 1000;
-  return ms / 2 + (uint64_t)(rand() % (int)(ms / 2 + 1));
-}
-
 static struct node *node_of(uv_timer_t *t)
 {
   return t->data;
@@ -63,7 +54,7 @@ static void retry_or_fail(struct node *n, const char *what, const char *why)
   }
   LOG_WARN("%s from %s failed (%s); retrying", what, p->succ.addr, why);
   uv_timer_stop(&p->timer);
-  uv_timer_start(&p->timer, on_retry, backoff_ms(p->attempts + 2), 0);
+  uv_timer_start(&p->timer, on_retry, node_backoff_ms(p->attempts + 2), 0);
 }
 
 /* A received page (or the release), stored on a job. */
