@@ -199,6 +199,9 @@ class Node(Proc):
         if "--stabilize-interval" not in extra:
             # Maintenance ticks fast, so that tests see repairs quickly.
             args += ["--stabilize-interval", STABILIZE]
+        if "--hop-timeout" not in extra:
+            # A sanitized node is several times slower: so is its hop.
+            args += ["--hop-timeout", "%dms" % (2000 * SLOW)]
         super().__init__(args, os.path.join(cluster.dir, "node-%d.log" % port))
         self.stub_channel = cluster.channel
         if wait_port:
