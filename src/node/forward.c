@@ -75,7 +75,9 @@ static bool hop_failed(const struct fwd *f, const struct rpc_status *st)
 {
   if (st->remote)
     return false;
-  if (st->code == GRPC_STATUS_UNAVAILABLE)
+  /* UNKNOWN "Channel Destroyed": the peer's channel was dropped (it was
+   * found dead) while this call was on it. */
+  if (st->code == GRPC_STATUS_UNAVAILABLE || st->code == GRPC_STATUS_UNKNOWN)
     return true;
   return st->code == GRPC_STATUS_DEADLINE_EXCEEDED &&
          rpc_ms_until(rpc_srv_deadline(f->in)) > FORWARD_MARGIN_MS;
