@@ -38,8 +38,10 @@ static void fwd_on_cancel(struct rpc_srv_call *call, void *ud)
   f->in = NULL;
 }
 
-gpr_timespec forward_deadline(const struct rpc_srv_call *call,
-                              const struct forward_opts *o)
+/* The deadline of a forward: the caller's less FORWARD_MARGIN_MS, capped
+ * at hop_ms from now (cap_ms when the caller set none). */
+static gpr_timespec forward_deadline(const struct rpc_srv_call *call,
+                                     const struct forward_opts *o)
 {
   int64_t in = rpc_ms_until(rpc_srv_deadline(call));
   int64_t ms = (int64_t)o->hop_ms;

@@ -31,10 +31,6 @@ struct forward_opts {
   void *ud;
 };
 
-/* The deadline of a forward: the caller's less FORWARD_MARGIN_MS, capped
- * at hop_ms from now (cap_ms when the caller set none). */
-gpr_timespec forward_deadline(const struct rpc_srv_call *call,
-                              const struct forward_opts *o);
 /* Sends msg to peer and answers call with whatever comes back (no retry:
  * msg is only borrowed). */
 void forward_send(struct rpc_client *c, struct rpc_srv_call *call,

@@ -56,15 +56,6 @@ int node_install(struct node *n, const struct chord_peer *members, size_t k)
   return rc;
 }
 
-int node_add_member(struct node *n, const struct chord_peer *p)
-{
-  struct chord_peer old_pred = n->ring.ft.pred, old_succ = n->ring.ft.succ[0];
-  int rc = ring_add_member(&n->ring, p);
-  if (!rc)
-    node_ring_changed(n, &old_pred, &old_succ);
-  return rc;
-}
-
 /* Microseconds of the wall clock, or one more than the last version handed
  * out or seen, whichever is higher: versions never go backwards here. */
 void node_peer_failed(struct node *n, const struct chord_peer *p)

@@ -46,7 +46,7 @@ struct node {
   struct node_opts o;       /* main.c */
   struct chord_peer self;   /* main.c, before the join */
   enum node_state state;    /* node_set_state */
-  struct ring ring;         /* node_install, node_add_member */
+  struct ring ring;         /* node_install */
   struct store *store;      /* main.c */
   struct jobs jobs;         /* jobs.c */
   struct handoff give;      /* our range going elsewhere; all parking */
@@ -68,8 +68,6 @@ uint64_t node_now_ms(void);
 void node_set_state(struct node *n, enum node_state s);
 /* Installs a full member list; logs a change of neighbours. */
 int node_install(struct node *n, const struct chord_peer *members, size_t k);
-/* Adds one member to the ring (a joiner, a notifier). */
-int node_add_member(struct node *n, const struct chord_peer *p);
 /* Logs a change of predecessor or first successor since old_*. */
 void node_ring_changed(struct node *n, const struct chord_peer *old_pred,
                        const struct chord_peer *old_succ);

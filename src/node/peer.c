@@ -41,7 +41,7 @@ static const struct {
 
 /* Looked up by name in the service descriptor (rpc_method_path keeps the
  * strings); NULL for an unknown method. Loop thread. */
-const char *peer_method_path(enum peer_method m)
+static const char *peer_method_path(enum peer_method m)
 {
   if ((unsigned)m >= PEER_METHOD_COUNT)
     return NULL;

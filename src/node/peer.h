@@ -23,8 +23,6 @@ enum peer_method {
   PEER_METHOD_COUNT
 };
 
-/* The method's "/package.Service/Method" path. */
-const char *peer_method_path(enum peer_method m);
 /* Calls m on target with msg, answering within timeout_ms. cb always runs
  * exactly once: with the reply, or with the error that stopped the call
  * from starting (status set, remote false). */
