@@ -27,6 +27,7 @@ add_library(chord_node STATIC
   src/node/svc_ring.c
   src/node/svc_transfer.c
   src/node/store.c
+  src/node/store_map.c
   src/node/store_mem.c
   src/node/store_dir.c)
 target_link_libraries(chord_node PUBLIC chord_common)

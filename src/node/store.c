@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Store interface: reference-counted entries, the mutex that makes every
- * call thread-safe, dispatch to a backend ops table, the key-range listing
- * and the key -> pointer hash map both backends index with. */
+/* Store interface: reference-counted entries and tombstones, their order,
+ * the mutex that makes every call thread-safe, dispatch to a backend ops
+ * table, the key and version range listings and tombstone purge. */
 #define STORE__BACKEND
 #include "node/store.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "common/err.h"
 
@@ -46,6 +44,7 @@ struct store_entry *store__entry_alloc(size_t name_len, size_t len,
   e->content = (uint8_t *)e->name + name_len + 1;
   e->len = len;
   e->version = version;
+  e->deleted = false;
   atomic_init(&e->refs, 1);
   return e;
 }
@@ -72,6 +71,61 @@ struct store_entry *store_entry_create(const char *name, size_t name_len,
     memcpy(e->content, content, len);
   chord_id_sha1(&e->key, e->name, name_len);
   return e;
+}
+
+/* Returns a new tombstone with 1 reference that the caller drops with
+ * store_entry_unref: deleted set, key = SHA-1(name) as store_entry_create
+ * computes it, a copy of name, no content (len 0), the given version. name
+ * may be NULL only when name_len is 0. NULL on bad arguments or out of
+ * memory. Any thread. */
+struct store_entry *store_tombstone_create(const char *name, size_t name_len,
+                                           uint64_t version)
+{
+  struct store_entry *e = store_entry_create(name, name_len, NULL, 0, version);
+
+  if (e)
+    e->deleted = true; /* not shared yet */
+  return e;
+}
+
+static struct store__meta entry_meta(const struct store_entry *e)
+{
+  return (struct store__meta){
+      .version = e->version, .len = e->len, .deleted = e->deleted};
+}
+
+/* The part of store_entry_cmp's order that an index can answer: version,
+ * then a tombstone over a live entry, then the longer content. 0 when
+ * these tie, which leaves the content to decide for two live entries. */
+static int cmp_meta(const struct store__meta *a, const struct store__meta *b)
+{
+  if (a->version != b->version)
+    return a->version > b->version ? 1 : -1;
+  if (a->deleted != b->deleted)
+    return a->deleted ? 1 : -1;
+  if (a->len != b->len)
+    return a->len > b->len ? 1 : -1;
+  return 0;
+}
+
+/* Total order on the entries of one key, the one STORE_PUT_IF_NEWER uses
+ * so that replicas that exchange entries in any order agree on a winner:
+ *   1. the higher version is newer;
+ *   2. on equal versions a tombstone is newer than a live entry;
+ *   3. on equal versions two live entries order by content length (longer
+ *      is newer), then by memcmp of their contents (greater is newer).
+ * Two tombstones with equal versions are equal. Names are not compared
+ * (entries of one key share their name). Returns >0 when a is newer than b,
+ * <0 when b is newer, 0 when equal. Any thread. */
+int store_entry_cmp(const struct store_entry *a, const struct store_entry *b)
+{
+  struct store__meta ma = entry_meta(a), mb = entry_meta(b);
+  int c = cmp_meta(&ma, &mb);
+
+  if (c || !a->len)
+    return c;
+  c = memcmp(a->content, b->content, a->len);
+  return (c > 0) - (c < 0);
 }
 
 /* Adds a reference (relaxed: the caller already holds one) and returns e.
@@ -166,11 +220,38 @@ const char *store_backend_name(const struct store *s)
   return s->be->name;
 }
 
-/* Stores e under e->key, replacing any entry there. The store takes its
- * own reference (or a copy on disk); the caller keeps and still drops its
- * own. With STORE_PUT_IF_NEWER an existing entry whose version is >=
- * e->version is kept and CHORD_EEXIST returned; the check and the write are
- * atomic. Returns 0, CHORD_EEXIST, CHORD_EINVAL (unknown flags),
+/* With s locked: 0 when e may replace what is stored under its key under
+ * STORE_PUT_IF_NEWER (nothing there, or e strictly newer by
+ * store_entry_cmp), CHORD_EEXIST when the stored entry is kept, or an
+ * error. The content is read back (dir: from disk) only to break a tie
+ * between two live entries of equal version and length; if that read finds
+ * the file corrupt the backend has dropped it, so e may take its place. */
+static int check_newer(struct store *s, struct store_entry *e)
+{
+  struct store__meta have, want = entry_meta(e);
+  struct store_entry *old;
+  int c, rc;
+
+  rc = s->be->meta(s->impl, &e->key, &have);
+  if (rc)
+    return rc == CHORD_ENOTFOUND ? 0 : rc;
+  c = cmp_meta(&want, &have);
+  if (c == 0 && want.len) {
+    rc = s->be->get(s->impl, &e->key, &old);
+    if (rc)
+      return rc == CHORD_EIO || rc == CHORD_ENOTFOUND ? 0 : rc;
+    c = store_entry_cmp(e, old);
+    store_entry_unref(old);
+  }
+  return c > 0 ? 0 : CHORD_EEXIST;
+}
+
+/* Stores e (an entry or a tombstone) under e->key, replacing any entry
+ * there. The store takes its own reference (or a copy on disk); the caller
+ * keeps and still drops its own. With STORE_PUT_IF_NEWER the existing
+ * entry is kept and CHORD_EEXIST returned unless e is strictly newer by
+ * store_entry_cmp (so an equal entry is kept too); the check and the write
+ * are atomic. Returns 0, CHORD_EEXIST, CHORD_EINVAL (unknown flags),
  * CHORD_ENOMEM, or for dir -errno; on error nothing changed in memory or
  * on disk, with one exception: when dir's final directory fsync fails the
  * renamed file is already visible and served, but the error is returned
@@ -178,19 +259,14 @@ const char *store_backend_name(const struct store *s)
  * so not on the loop thread. */
 int store_put(struct store *s, struct store_entry *e, unsigned flags)
 {
-  uint64_t have;
   int rc;
 
   if (!e || (flags & ~STORE_PUT_IF_NEWER))
     return CHORD_EINVAL;
   pthread_mutex_lock(&s->lock);
   if (flags & STORE_PUT_IF_NEWER) {
-    rc = s->be->version(s->impl, &e->key, &have);
-    if (rc == 0 && have >= e->version) {
-      rc = CHORD_EEXIST;
-      goto out;
-    }
-    if (rc != 0 && rc != CHORD_ENOTFOUND)
+    rc = check_newer(s, e);
+    if (rc)
       goto out;
   }
   rc = s->be->put(s->impl, e);
@@ -201,8 +277,9 @@ out:
 
 /* Sets *out to a new reference to the entry under key, which the caller
  * drops with store_entry_unref; it stays valid and unchanged whatever later
- * calls do. Returns 0, CHORD_ENOTFOUND (*out untouched), CHORD_ENOMEM, or
- * for dir CHORD_EIO (a file found corrupt: dropped and counted) or -errno.
+ * calls do. A tombstone is returned like any entry: the caller checks
+ * (*out)->deleted. Returns 0, CHORD_ENOTFOUND (*out untouched), CHORD_ENOMEM,
+ * or for dir CHORD_EIO (a file found corrupt: dropped and counted) or -errno.
  * Any thread; dir blocks on disk I/O. */
 int store_get(struct store *s, const struct chord_id *key,
               struct store_entry **out)
@@ -215,9 +292,10 @@ int store_get(struct store *s, const struct chord_id *key,
   return rc;
 }
 
-/* Removes the entry under key (references already handed out stay valid).
- * Returns 0, CHORD_ENOTFOUND, or for dir -errno with nothing changed.
- * Any thread; dir blocks on disk I/O. */
+/* Removes the entry or tombstone under key for good, leaving no tombstone
+ * (references already handed out stay valid). Returns 0, CHORD_ENOTFOUND,
+ * or for dir -errno with nothing changed. Any thread; dir blocks on disk
+ * I/O. */
 int store_del(struct store *s, const struct chord_id *key)
 {
   int rc;
@@ -228,31 +306,47 @@ int store_del(struct store *s, const struct chord_id *key)
   return rc;
 }
 
+/* Gathers, under the lock, either keys (struct chord_id) in a range, or
+ * struct store_kv in a range, or the keys of tombstones older than a
+ * version. Every item starts with its key. */
 struct collect {
   const struct chord_id *from, *to; /* the range (from, to] */
-  struct chord_id *keys;            /* malloc'd */
+  bool purge;          /* tombstones with version < older_than instead */
+  uint64_t older_than; /* with purge */
+  size_t size;         /* bytes per item: a chord_id or a store_kv */
+  void *items;         /* malloc'd */
   size_t n, cap;
   int rc; /* CHORD_ENOMEM once growth failed */
 };
 
-static int collect_key(const struct chord_id *key, void *arg)
+static int collect_one(const struct chord_id *key, const struct store__meta *m,
+                       void *arg)
 {
   struct collect *c = arg;
+  char *dst;
 
-  if (!chord_id_in_oc(key, c->from, c->to))
+  if (c->purge ? !m->deleted || m->version >= c->older_than
+               : !chord_id_in_oc(key, c->from, c->to))
     return 0;
   if (c->n == c->cap) {
     size_t cap = c->cap ? 2 * c->cap : 64;
-    struct chord_id *keys;
-    if (cap > SIZE_MAX / sizeof(*keys))
+    void *items;
+    if (cap > SIZE_MAX / c->size)
       goto fail;
-    keys = realloc(c->keys, cap * sizeof(*keys));
-    if (!keys)
+    items = realloc(c->items, cap * c->size);
+    if (!items)
       goto fail;
-    c->keys = keys;
+    c->items = items;
     c->cap = cap;
   }
-  c->keys[c->n++] = *key;
+  dst = (char *)c->items + c->n++ * c->size;
+  if (c->size == sizeof(struct store_kv)) {
+    struct store_kv kv = {
+        .key = *key, .version = m->version, .deleted = m->deleted};
+    memcpy(dst, &kv, sizeof(kv));
+  } else {
+    memcpy(dst, key, sizeof(*key));
+  }
   return 0;
 
 fail:
@@ -260,50 +354,83 @@ fail:
   return 1;
 }
 
+/* Items start with their key (a chord_id, or a store_kv's first member). */
 static int cmp_id(const void *a, const void *b)
 {
   return chord_id_cmp(a, b);
 }
 
-/* Sets *keys to every key in (from, to] (chord_id_in_oc: from == to is the
- * whole ring) in clockwise order from just after from, so with from == to a
- * key equal to from comes last. *keys is malloc'd for the caller to free,
- * NULL when *n is 0. Returns 0, or CHORD_ENOMEM with *keys NULL and *n 0.
- * Any thread; the copy is taken under the lock, the sort after it. */
-int store_keys_in(struct store *s, const struct chord_id *from,
-                  const struct chord_id *to, struct chord_id **keys, size_t *n)
+/* The listing behind store_keys_in and store_versions_in: items of size
+ * bytes for every entry in (from, to], in clockwise order from just after
+ * from. *out is malloc'd, NULL when *n is 0. 0, or CHORD_ENOMEM with *out
+ * NULL and *n 0. The copy is taken under the lock, the sort after it. */
+static int list_in(struct store *s, const struct chord_id *from,
+                   const struct chord_id *to, size_t size, void **out,
+                   size_t *n)
 {
-  struct collect c = {.from = from, .to = to};
+  struct collect c = {.from = from, .to = to, .size = size};
   struct chord_id start;
 
-  *keys = NULL;
+  *out = NULL;
   *n = 0;
   pthread_mutex_lock(&s->lock);
-  s->be->each_key(s->impl, collect_key, &c);
+  s->be->each(s->impl, collect_one, &c);
   pthread_mutex_unlock(&s->lock);
-  if (c.rc) {
-    free(c.keys);
+  if (c.rc || c.n == 0) {
+    free(c.items);
     return c.rc;
-  }
-  if (c.n == 0) {
-    free(c.keys);
-    return 0;
   }
   /* Clockwise order from just after from = numeric order of
    * key - (from + 1) mod 2^160: shift, sort, shift back. */
   chord_id_add_pow2(&start, from, 0);
-  for (size_t i = 0; i < c.n; i++)
-    chord_id_sub(&c.keys[i], &c.keys[i], &start);
-  qsort(c.keys, c.n, sizeof(*c.keys), cmp_id);
-  for (size_t i = 0; i < c.n; i++)
-    chord_id_add(&c.keys[i], &c.keys[i], &start);
-  *keys = c.keys;
+  for (size_t i = 0; i < c.n; i++) {
+    struct chord_id *k = (struct chord_id *)((char *)c.items + i * size);
+    chord_id_sub(k, k, &start);
+  }
+  qsort(c.items, c.n, size, cmp_id);
+  for (size_t i = 0; i < c.n; i++) {
+    struct chord_id *k = (struct chord_id *)((char *)c.items + i * size);
+    chord_id_add(k, k, &start);
+  }
+  *out = c.items;
   *n = c.n;
   return 0;
 }
 
-/* Sets *count to the number of entries and *bytes to the sum of their
- * content lengths (either may be NULL). Any thread. */
+/* Sets *keys to every key in (from, to] (chord_id_in_oc: from == to is the
+ * whole ring) in clockwise order from just after from, so with from == to a
+ * key equal to from comes last. Tombstones are listed too. *keys is
+ * malloc'd for the caller to free, NULL when *n is 0. Returns 0, or
+ * CHORD_ENOMEM with *keys NULL and *n 0. Any thread; never reads content. */
+int store_keys_in(struct store *s, const struct chord_id *from,
+                  const struct chord_id *to, struct chord_id **keys, size_t *n)
+{
+  void *items;
+  int rc = list_in(s, from, to, sizeof(**keys), &items, n);
+
+  *keys = items;
+  return rc;
+}
+
+/* Sets *out to the key, version and tombstone flag of every entry
+ * (tombstones included) whose key is in (from, to], with the range and
+ * order of store_keys_in. *out is malloc'd for the caller to free, NULL
+ * when *n is 0. Returns 0, or CHORD_ENOMEM with *out NULL and *n 0. Any
+ * thread; never reads content (dir answers from its index). */
+int store_versions_in(struct store *s, const struct chord_id *from,
+                      const struct chord_id *to, struct store_kv **out,
+                      size_t *n)
+{
+  void *items;
+  int rc = list_in(s, from, to, sizeof(**out), &items, n);
+
+  *out = items;
+  return rc;
+}
+
+/* Sets *count to the number of live entries (tombstones not counted) and
+ * *bytes to the sum of their content lengths (either may be NULL). Any
+ * thread. */
 void store_stats(struct store *s, uint64_t *count, uint64_t *bytes)
 {
   struct store__stats st;
@@ -317,6 +444,46 @@ void store_stats(struct store *s, uint64_t *count, uint64_t *bytes)
     *bytes = st.bytes;
 }
 
+/* Returns the number of tombstones held. Any thread. */
+uint64_t store_tombstone_count(struct store *s)
+{
+  struct store__stats st;
+
+  pthread_mutex_lock(&s->lock);
+  s->be->stats(s->impl, &st);
+  pthread_mutex_unlock(&s->lock);
+  return st.tombstones;
+}
+
+/* Removes every tombstone whose version is < older_than, live entries and
+ * newer tombstones untouched, atomically with respect to other calls. Sets
+ * *purged (may be NULL) to how many were removed, also on error. Returns 0,
+ * CHORD_ENOMEM (nothing removed), or for dir -errno from the first removal
+ * that failed (the ones before it stay removed). Any thread; dir blocks on
+ * disk I/O (a directory fsync per tombstone). */
+int store_purge_tombstones(struct store *s, uint64_t older_than, size_t *purged)
+{
+  struct collect c = {
+      .purge = true, .older_than = older_than, .size = sizeof(struct chord_id)};
+  struct store__stats before, after;
+  struct chord_id *keys;
+  int rc;
+
+  pthread_mutex_lock(&s->lock);
+  s->be->stats(s->impl, &before);
+  s->be->each(s->impl, collect_one, &c);
+  rc = c.rc;
+  keys = c.items;
+  for (size_t i = 0; !rc && i < c.n; i++)
+    rc = s->be->del(s->impl, &keys[i]);
+  s->be->stats(s->impl, &after);
+  pthread_mutex_unlock(&s->lock);
+  free(c.items);
+  if (purged)
+    *purged = (size_t)(before.tombstones - after.tombstones);
+  return rc;
+}
+
 /* Returns how many files were skipped at open or dropped at get as corrupt
  * since the store was opened (always 0 for mem). Any thread. */
 uint64_t store_corrupt_count(struct store *s)
@@ -327,159 +494,4 @@ uint64_t store_corrupt_count(struct store *s)
   s->be->stats(s->impl, &st);
   pthread_mutex_unlock(&s->lock);
   return st.corrupt;
-}
-
-/* --- key -> pointer hash map --------------------------------------------- */
-
-/* Slots allocated by the first insert; the map doubles before more than
- * 3/4 of its slots are used. */
-#define MAP_MIN_CAP 16
-
-/* Keys are SHA-1 outputs, but names are chosen by clients, who could grind
- * names whose keys share a bucket. A per-map random seed mixed through a
- * bijective finaliser (splitmix64) makes the bucket unpredictable. */
-static size_t map_slot(const struct store__map *m, const struct chord_id *key)
-{
-  uint64_t x;
-
-  memcpy(&x, key->b, sizeof(x));
-  x ^= m->seed;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  x ^= x >> 31;
-  return (size_t)x & (m->cap - 1);
-}
-
-/* Sets up an empty map (no allocation). Any thread, on its own map. */
-void store__map_init(struct store__map *m)
-{
-  memset(m, 0, sizeof(*m));
-  if (getrandom(&m->seed, sizeof(m->seed), GRND_NONBLOCK) !=
-      (ssize_t)sizeof(m->seed)) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    m->seed = (uint64_t)(uintptr_t)m ^ (uint64_t)ts.tv_nsec ^
-              ((uint64_t)ts.tv_sec << 32);
-  }
-}
-
-/* Frees the slot array; the values belong to the caller. */
-void store__map_free(struct store__map *m)
-{
-  free(m->slots);
-  m->slots = NULL;
-  m->cap = m->n = 0;
-}
-
-/* Index of key's slot, or of the free slot where it would go. The map
- * always has a free slot, so the probe ends. */
-static size_t map_find(const struct store__map *m, const struct chord_id *key)
-{
-  size_t i = map_slot(m, key);
-
-  while (m->slots[i].val && !chord_id_eq(&m->slots[i].key, key))
-    i = (i + 1) & (m->cap - 1);
-  return i;
-}
-
-/* Ensures n entries fit under the load limit: 0, or CHORD_ENOMEM with the
- * map unchanged. */
-int store__map_reserve(struct store__map *m, size_t n)
-{
-  size_t cap = m->cap ? m->cap : MAP_MIN_CAP;
-  struct store__map grown;
-
-  if (n > SIZE_MAX / 4)
-    return CHORD_ENOMEM;
-  while (n * 4 > cap * 3) {
-    if (cap > SIZE_MAX / 2 / sizeof(struct store__slot))
-      return CHORD_ENOMEM;
-    cap *= 2;
-  }
-  if (cap == m->cap)
-    return 0;
-  grown = *m;
-  grown.cap = cap;
-  grown.slots = calloc(cap, sizeof(*grown.slots));
-  if (!grown.slots)
-    return CHORD_ENOMEM;
-  for (size_t i = 0; i < m->cap; i++) {
-    if (m->slots[i].val)
-      grown.slots[map_find(&grown, &m->slots[i].key)] = m->slots[i];
-  }
-  free(m->slots);
-  *m = grown;
-  return 0;
-}
-
-/* Returns the value under key, or NULL. */
-void *store__map_get(const struct store__map *m, const struct chord_id *key)
-{
-  if (!m->n)
-    return NULL;
-  return m->slots[map_find(m, key)].val;
-}
-
-/* Sets key to val, *old (may be NULL) to the value it replaces or NULL.
- * 0, or CHORD_ENOMEM with the map unchanged. */
-int store__map_set(struct store__map *m, const struct chord_id *key, void *val,
-                   void **old)
-{
-  size_t i;
-  int rc;
-
-  rc = store__map_reserve(m, m->n + 1);
-  if (rc)
-    return rc;
-  i = map_find(m, key);
-  if (old)
-    *old = m->slots[i].val;
-  if (!m->slots[i].val) {
-    m->slots[i].key = *key;
-    m->n++;
-  }
-  m->slots[i].val = val;
-  return 0;
-}
-
-/* Removes key with backward-shift deletion (no tombstones): every later
- * entry of the probe run whose home slot is not cyclically in (hole, j]
- * moves into the hole. Returns the removed value or NULL. */
-void *store__map_del(struct store__map *m, const struct chord_id *key)
-{
-  size_t mask = m->cap - 1, hole, j;
-  void *val;
-
-  if (!m->n)
-    return NULL;
-  hole = map_find(m, key);
-  val = m->slots[hole].val;
-  if (!val)
-    return NULL;
-  m->slots[hole].val = NULL;
-  m->n--;
-  for (j = (hole + 1) & mask; m->slots[j].val; j = (j + 1) & mask) {
-    size_t home = map_slot(m, &m->slots[j].key);
-    /* The entry at j may move to hole unless home lies in (hole, j]. */
-    if (((j - home) & mask) >= ((j - hole) & mask)) {
-      m->slots[hole] = m->slots[j];
-      m->slots[j].val = NULL;
-      hole = j;
-    }
-  }
-  return val;
-}
-
-/* Returns the next value at or after slot *pos (setting *key), advancing
- * *pos, or NULL at the end. */
-void *store__map_next(const struct store__map *m, size_t *pos,
-                      const struct chord_id **key)
-{
-  for (; *pos < m->cap; (*pos)++) {
-    if (m->slots[*pos].val) {
-      *key = &m->slots[*pos].key;
-      return m->slots[(*pos)++].val;
-    }
-  }
-  return NULL;
 }

@@ -1,33 +1,45 @@
 /* SPDX-License-Identifier: MIT */
-/* The node's file store: put, get, delete, key-range listing and stats over
- * a backend chosen at open time ("mem" hash table or "dir" one file per
- * entry), as redis ae.c picks a poller. Every store_* call but store_close
- * is thread-safe (loop thread and libuv workers alike). */
+/* The node's file store: put, get, delete, tombstones, key and version
+ * range listing and stats over a backend chosen at open time ("mem" hash table
+ * or "dir" one file per entry), as redis ae.c picks a poller. Every store_*
+ * call but store_close is thread-safe (loop thread and libuv workers alike). */
 #ifndef CHORD_NODE_STORE_H
 #define CHORD_NODE_STORE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/chord_id.h"
 
-/* store_put flag: keep an existing entry whose version is >= the new one. */
+/* store_put flag: keep an existing entry unless the new one is strictly
+ * newer by store_entry_cmp. */
 #define STORE_PUT_IF_NEWER 0x1u
 
 /* Prefix of the dir backend's temporary files; open removes leftovers. */
 #define STORE_DIR_TMP_PREFIX ".tmp-"
 
-/* One stored file. Immutable once created and shared between threads by
- * reference count: never write to the fields, never free it directly. */
+/* One stored file, or a tombstone (deleted: no content, name kept) that
+ * records a delete so that older copies cannot come back. Immutable once
+ * created and shared between threads by reference count: never write to
+ * the fields, never free it directly. */
 struct store_entry {
   struct chord_id key; /* SHA-1 of name */
   char *name;          /* name_len bytes (any bytes) plus a NUL */
   size_t name_len;     /* bytes in name, without the NUL */
   uint8_t *content;    /* len bytes; NULL or empty when len is 0 */
   size_t len;          /* bytes in content */
-  uint64_t version;    /* higher is newer; compared by STORE_PUT_IF_NEWER */
+  uint64_t version;    /* higher is newer; see store_entry_cmp */
+  bool deleted;        /* tombstone: len is 0 */
   atomic_size_t refs;  /* private: use store_entry_ref/store_entry_unref */
+};
+
+/* One entry as store_versions_in lists it. */
+struct store_kv {
+  struct chord_id key; /* SHA-1 of the entry's name */
+  uint64_t version;    /* entry version */
+  bool deleted;        /* tombstone */
 };
 
 struct store;
@@ -36,6 +48,12 @@ struct store;
 struct store_entry *store_entry_create(const char *name, size_t name_len,
                                        const void *content, size_t len,
                                        uint64_t version);
+/* A new tombstone (1 reference) for name at version, or NULL. */
+struct store_entry *store_tombstone_create(const char *name, size_t name_len,
+                                           uint64_t version);
+/* Orders two entries of one key: >0 when a is newer than b, <0 when older,
+ * 0 when equal (version, then tombstone, then len, then content). */
+int store_entry_cmp(const struct store_entry *a, const struct store_entry *b);
 /* Adds a reference and returns e (NULL-safe). Any thread. */
 struct store_entry *store_entry_ref(struct store_entry *e);
 /* Drops a reference, freeing e on the last one (NULL-safe). Any thread. */
@@ -53,41 +71,64 @@ const char *store_backend_name(const struct store *s);
 
 /* Stores e, taking a reference of its own: 0, CHORD_EEXIST, or an error. */
 int store_put(struct store *s, struct store_entry *e, unsigned flags);
-/* *out = a new reference to the entry under key (caller unrefs), or
- * CHORD_ENOTFOUND or an error. */
+/* *out = a new reference to the entry (or tombstone) under key (caller
+ * unrefs), or CHORD_ENOTFOUND or an error. */
 int store_get(struct store *s, const struct chord_id *key,
               struct store_entry **out);
-/* Removes the entry under key: 0, CHORD_ENOTFOUND, or an error. */
+/* Removes the entry or tombstone under key: 0, CHORD_ENOTFOUND, or an
+ * error. */
 int store_del(struct store *s, const struct chord_id *key);
-/* *keys = the keys in (from, to] in clockwise order, malloc'd for the caller
- * to free (NULL when *n is 0): 0 or CHORD_ENOMEM. */
+/* *keys = the keys (tombstones too) in (from, to] in clockwise order,
+ * malloc'd for the caller to free (NULL when *n is 0): 0 or CHORD_ENOMEM. */
 int store_keys_in(struct store *s, const struct chord_id *from,
                   const struct chord_id *to, struct chord_id **keys, size_t *n);
-/* Number of entries and sum of their content lengths. */
+/* *out = key, version and tombstone flag of every entry in (from, to], in
+ * store_keys_in's order, malloc'd for the caller (NULL when *n is 0): 0 or
+ * CHORD_ENOMEM. */
+int store_versions_in(struct store *s, const struct chord_id *from,
+                      const struct chord_id *to, struct store_kv **out,
+                      size_t *n);
+/* Number of live entries (not tombstones) and sum of their content lengths. */
 void store_stats(struct store *s, uint64_t *count, uint64_t *bytes);
+/* Number of tombstones held. */
+uint64_t store_tombstone_count(struct store *s);
+/* Removes every tombstone whose version < older_than; *purged = how many:
+ * 0 or an error. */
+int store_purge_tombstones(struct store *s, uint64_t older_than,
+                           size_t *purged);
 /* Files skipped or dropped as corrupt since open (always 0 for mem). */
 uint64_t store_corrupt_count(struct store *s);
 
 #ifdef STORE__BACKEND
-/* Private backend interface, shared by store.c, store_mem.c and store_dir.c
- * only. store.c serialises every call with the store's mutex, so backends
- * need no locking of their own. */
+/* Private backend interface, shared by store.c, store_map.c, store_mem.c
+ * and store_dir.c only. store.c serialises every call with the store's mutex,
+ * so backends need no locking of their own. */
 
-/* Called per key by each_key; nonzero stops the walk. */
-typedef int (*store__key_cb)(const struct chord_id *key, void *arg);
+/* What a backend's index knows of an entry without reading its content. */
+struct store__meta {
+  uint64_t version; /* entry version */
+  uint64_t len;     /* content length (0 for a tombstone) */
+  bool deleted;     /* tombstone */
+};
+
+/* Called per entry by each; nonzero stops the walk. */
+typedef int (*store__each_cb)(const struct chord_id *key,
+                              const struct store__meta *m, void *arg);
 
 struct store__stats {
-  uint64_t count;   /* entries */
-  uint64_t bytes;   /* sum of content lengths */
-  uint64_t corrupt; /* files skipped or dropped as corrupt */
+  uint64_t count;      /* live entries (tombstones excluded) */
+  uint64_t bytes;      /* sum of live content lengths */
+  uint64_t tombstones; /* tombstones */
+  uint64_t corrupt;    /* files skipped or dropped as corrupt */
 };
 
 struct store__backend {
   const char *name; /* "mem" or "dir" */
   /* Frees impl and everything it holds. */
   void (*close)(void *impl);
-  /* *version of the entry under key: 0, CHORD_ENOTFOUND or an error. */
-  int (*version)(void *impl, const struct chord_id *key, uint64_t *version);
+  /* *m = the entry under key's metadata: 0, CHORD_ENOTFOUND or an error.
+   * Never reads content. */
+  int (*meta)(void *impl, const struct chord_id *key, struct store__meta *m);
   /* Stores e (taking a reference if it keeps e): 0 or an error, in which
    * case nothing changed. */
   int (*put)(void *impl, struct store_entry *e);
@@ -95,8 +136,9 @@ struct store__backend {
   int (*get)(void *impl, const struct chord_id *key, struct store_entry **out);
   /* 0, CHORD_ENOTFOUND or an error (nothing changed). */
   int (*del)(void *impl, const struct chord_id *key);
-  /* Calls cb on every stored key, in no particular order. */
-  void (*each_key)(void *impl, store__key_cb cb, void *arg);
+  /* Calls cb on every stored entry (tombstones too), in no particular
+   * order, without reading content. cb must not change the store. */
+  void (*each)(void *impl, store__each_cb cb, void *arg);
   void (*stats)(void *impl, struct store__stats *st);
 };
 
@@ -107,14 +149,14 @@ extern const struct store__backend store__dir_backend;
 void *store__mem_open(void);
 void *store__dir_open(const char *dir, int *err);
 
-/* An entry (1 reference) whose name and content buffers are allocated but
- * not filled, key zeroed; the name's NUL is set. NULL on overflow or out of
- * memory. The caller fills it before sharing it. */
+/* An entry (1 reference, not deleted) whose name and content buffers are
+ * allocated but not filled, key zeroed; the name's NUL is set. NULL on overflow
+ * or out of memory. The caller fills it before sharing it. */
 struct store_entry *store__entry_alloc(size_t name_len, size_t len,
                                        uint64_t version);
 
-/* Hash map from key to a non-NULL pointer (open addressing, linear probing,
- * keyed hash). Not thread-safe; values are not owned. */
+/* Hash map from key to a non-NULL pointer, in store_map.c (open addressing,
+ * linear probing, keyed hash). Not thread-safe; values are not owned. */
 struct store__slot {
   struct chord_id key;
   void *val; /* NULL marks a free slot */

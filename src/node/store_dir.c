@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Directory store backend: one file per entry, named by the hex key only,
- * written to a temporary file, fsynced and renamed into place. An in-memory
- * index (key -> version, size) answers everything but get's content. */
+/* Directory store backend: one file per entry or tombstone, named by the
+ * hex key only, written to a temporary file, fsynced and renamed into place.
+ * An in-memory index (key -> version, size, tombstone) answers everything
+ * but get's content. */
 #define STORE__BACKEND
 #include "node/store.h"
 
@@ -22,11 +23,16 @@
 /* File layout, integers little-endian:
  *   0  magic "CHRD"          4  format version (1)
  *   8  name length (u64)    16  content length (u64)
- *  24  entry version (u64)  32  flags (u32, 0)
+ *  24  entry version (u64)  32  flags (u32): bit 0 tombstone, others 0
  *  36  CRC-32 (IEEE) of bytes 0..35, then the name, then the content
- *  40  name bytes, then content bytes; nothing after. */
+ *  40  name bytes, then content bytes; nothing after.
+ * A tombstone has content length 0. Files written before tombstones have
+ * flags 0 and load as live entries; any other flag bit makes a file
+ * corrupt. */
 #define DIR_MAGIC "CHRD"
 #define DIR_FORMAT 1u
+#define DIR_FLAG_TOMBSTONE 0x1u
+#define DIR_FLAGS_KNOWN DIR_FLAG_TOMBSTONE
 #define DIR_HDR_LEN 40
 #define DIR_CRC_OFF 36
 #define DIR_TMP_LEN (sizeof(STORE_DIR_TMP_PREFIX) - 1 + CHORD_ID_HEX_LEN)
@@ -35,14 +41,16 @@
 struct store_dir {
   int dirfd;             /* the data directory, flock'ed while open */
   struct store__map map; /* key -> struct dir_rec *, owned */
-  uint64_t bytes;        /* sum of content lengths */
+  uint64_t bytes;        /* sum of live content lengths */
+  uint64_t tombstones;   /* indexed entries that are tombstones */
   uint64_t corrupt;      /* files skipped at open or dropped at get */
 };
 
 /* What the index keeps per entry; name and content stay on disk. */
 struct dir_rec {
   uint64_t version; /* entry version */
-  uint64_t len;     /* content length */
+  uint64_t len;     /* content length (0 for a tombstone) */
+  bool deleted;     /* tombstone (flag bit 0 on disk) */
 };
 
 /* --- CRC-32 (IEEE 802.3, reflected 0xEDB88320), slicing by 8 ------------ */
@@ -163,16 +171,17 @@ static void tmp_name(char out[DIR_TMP_LEN + 1], const char *hex)
 /* --- reading and checking one file --------------------------------------- */
 
 /* Reads the entry file fname in the directory dirfd and checks it: magic,
- * format, lengths against the file size, CRC, and that fname is the hex of
- * SHA-1(name). On success fills *rec and, when out is not NULL, sets *out to
- * a new entry holding the name and content (caller unrefs); with out NULL
- * the content is only streamed through the CRC. Returns 0, CHORD_EIO when
- * the file is corrupt, CHORD_ENOMEM, or -errno (e.g. -ENOENT). */
+ * format, known flags, lengths against the file size (0 content for a
+ * tombstone), CRC, and that fname is the hex of SHA-1(name). On success fills
+ * *rec and, when out is not NULL, sets *out to a new entry holding the name and
+ * content (caller unrefs); with out NULL the content is only streamed through
+ * the CRC. Returns 0, CHORD_EIO when the file is corrupt, CHORD_ENOMEM, or
+ * -errno (e.g. -ENOENT). */
 static int read_file(int dirfd, const char *fname, struct dir_rec *rec,
                      struct store_entry **out)
 {
   uint8_t hdr[DIR_HDR_LEN];
-  uint64_t name_len, len, version, rest;
+  uint64_t name_len, len, version, rest, flags;
   struct store_entry *e = NULL;
   struct chord_id key;
   char hex[CHORD_ID_HEX_LEN + 1];
@@ -199,10 +208,12 @@ static int read_file(int dirfd, const char *fname, struct dir_rec *rec,
   name_len = get_le(hdr + 8, 8);
   len = get_le(hdr + 16, 8);
   version = get_le(hdr + 24, 8);
+  flags = get_le(hdr + 32, 4);
   rest = (uint64_t)st.st_size - DIR_HDR_LEN;
   if (memcmp(hdr, DIR_MAGIC, 4) != 0 || get_le(hdr + 4, 4) != DIR_FORMAT ||
-      get_le(hdr + 32, 4) != 0 || name_len > rest || len != rest - name_len ||
-      name_len >= SIZE_MAX || len >= SIZE_MAX)
+      (flags & ~(uint64_t)DIR_FLAGS_KNOWN) ||
+      ((flags & DIR_FLAG_TOMBSTONE) && len != 0) || name_len > rest ||
+      len != rest - name_len || name_len >= SIZE_MAX || len >= SIZE_MAX)
     goto out;
   crc = crc32_update(0, hdr, DIR_CRC_OFF);
 
@@ -249,8 +260,10 @@ static int read_file(int dirfd, const char *fname, struct dir_rec *rec,
     goto out;
   rec->version = version;
   rec->len = len;
+  rec->deleted = (flags & DIR_FLAG_TOMBSTONE) != 0;
   if (out) {
     e->key = key;
+    e->deleted = rec->deleted;
     *out = e;
     e = NULL;
   }
@@ -266,6 +279,15 @@ out:
 }
 
 /* --- open and close ------------------------------------------------------ */
+
+/* Counts rec in the totals (added true) or takes it out of them. */
+static void account(struct store_dir *d, const struct dir_rec *rec, bool added)
+{
+  if (rec->deleted)
+    d->tombstones = added ? d->tombstones + 1 : d->tombstones - 1;
+  else
+    d->bytes = added ? d->bytes + rec->len : d->bytes - rec->len;
+}
 
 static void dir_free(struct store_dir *d)
 {
@@ -335,7 +357,7 @@ static int dir_scan(struct store_dir *d)
       free(copy);
       break;
     }
-    d->bytes += rec.len;
+    account(d, copy, true);
     rc = 0;
   }
   closedir(dp);
@@ -394,15 +416,22 @@ static void dir_close(void *impl)
 
 /* --- operations ---------------------------------------------------------- */
 
-static int dir_version(void *impl, const struct chord_id *key,
-                       uint64_t *version)
+static void fill_meta(const struct dir_rec *rec, struct store__meta *m)
+{
+  m->version = rec->version;
+  m->len = rec->len;
+  m->deleted = rec->deleted;
+}
+
+static int dir_meta(void *impl, const struct chord_id *key,
+                    struct store__meta *m)
 {
   struct store_dir *d = impl;
   struct dir_rec *rec = store__map_get(&d->map, key);
 
   if (!rec)
     return CHORD_ENOTFOUND;
-  *version = rec->version;
+  fill_meta(rec, m);
   return 0;
 }
 
@@ -429,6 +458,7 @@ static int dir_put(void *impl, struct store_entry *e)
     return CHORD_ENOMEM;
   rec->version = e->version;
   rec->len = e->len;
+  rec->deleted = e->deleted;
   rc = store__map_reserve(&d->map, d->map.n + 1);
   if (rc)
     goto fail_rec;
@@ -438,7 +468,7 @@ static int dir_put(void *impl, struct store_entry *e)
   put_le(hdr + 8, e->name_len, 8);
   put_le(hdr + 16, e->len, 8);
   put_le(hdr + 24, e->version, 8);
-  put_le(hdr + 32, 0, 4);
+  put_le(hdr + 32, e->deleted ? DIR_FLAG_TOMBSTONE : 0, 4);
   crc = crc32_update(0, hdr, DIR_CRC_OFF);
   crc = crc32_update(crc, e->name, e->name_len);
   crc = crc32_update(crc, e->content, e->len);
@@ -472,10 +502,10 @@ static int dir_put(void *impl, struct store_entry *e)
   store__map_set(&d->map, &e->key, rec, &prev);
   old = prev;
   if (old) {
-    d->bytes -= old->len;
+    account(d, old, false);
     free(old);
   }
-  d->bytes += rec->len;
+  account(d, rec, true);
   return rc;
 
 fail_tmp:
@@ -491,7 +521,7 @@ static void drop_corrupt(struct store_dir *d, const struct chord_id *key)
   struct dir_rec *rec = store__map_del(&d->map, key);
 
   if (rec) {
-    d->bytes -= rec->len;
+    account(d, rec, false);
     free(rec);
   }
   d->corrupt++;
@@ -514,7 +544,8 @@ static int dir_get(void *impl, const struct chord_id *key,
     return CHORD_ENOTFOUND;
   chord_id_to_hex(key, hex);
   rc = read_file(d->dirfd, hex, &got, &e);
-  if (rc == 0 && (got.version != rec->version || got.len != rec->len)) {
+  if (rc == 0 && (got.version != rec->version || got.len != rec->len ||
+                  got.deleted != rec->deleted)) {
     store_entry_unref(e);
     rc = CHORD_EIO;
   }
@@ -546,19 +577,22 @@ static int dir_del(void *impl, const struct chord_id *key)
     return -errno;
   rc = fsync(d->dirfd) != 0 ? -errno : 0;
   rec = store__map_del(&d->map, key);
-  d->bytes -= rec->len;
+  account(d, rec, false);
   free(rec);
   return rc;
 }
 
-static void dir_each_key(void *impl, store__key_cb cb, void *arg)
+static void dir_each(void *impl, store__each_cb cb, void *arg)
 {
   struct store_dir *d = impl;
   const struct chord_id *key;
+  struct store__meta m;
+  struct dir_rec *rec;
   size_t pos = 0;
 
-  while (store__map_next(&d->map, &pos, &key)) {
-    if (cb(key, arg))
+  while ((rec = store__map_next(&d->map, &pos, &key))) {
+    fill_meta(rec, &m);
+    if (cb(key, &m, arg))
       break;
   }
 }
@@ -567,18 +601,19 @@ static void dir_stats(void *impl, struct store__stats *st)
 {
   struct store_dir *d = impl;
 
-  st->count = d->map.n;
+  st->count = d->map.n - d->tombstones;
   st->bytes = d->bytes;
+  st->tombstones = d->tombstones;
   st->corrupt = d->corrupt;
 }
 
 const struct store__backend store__dir_backend = {
     .name = "dir",
     .close = dir_close,
-    .version = dir_version,
+    .meta = dir_meta,
     .put = dir_put,
     .get = dir_get,
     .del = dir_del,
-    .each_key = dir_each_key,
+    .each = dir_each,
     .stats = dir_stats,
 };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* In-memory store backend: a hash map from key to a shared entry reference.
- * Lock-free itself; store.c serialises the calls. */
+/* In-memory store backend: a hash map from key to a shared entry (or
+ * tombstone) reference. Lock-free itself; store.c serialises the calls. */
 #define STORE__BACKEND
 #include "node/store.h"
 
@@ -10,7 +10,8 @@
 
 struct store_mem {
   struct store__map map; /* key -> struct store_entry *, one reference each */
-  uint64_t bytes;        /* sum of content lengths */
+  uint64_t bytes;        /* sum of live content lengths */
+  uint64_t tombstones;   /* entries in map that are tombstones */
 };
 
 /* Returns an empty backend, or NULL when out of memory. */
@@ -37,16 +38,33 @@ static void mem_close(void *impl)
   free(m);
 }
 
-static int mem_version(void *impl, const struct chord_id *key,
-                       uint64_t *version)
+static void fill_meta(const struct store_entry *e, struct store__meta *meta)
+{
+  meta->version = e->version;
+  meta->len = e->len;
+  meta->deleted = e->deleted;
+}
+
+static int mem_meta(void *impl, const struct chord_id *key,
+                    struct store__meta *meta)
 {
   struct store_mem *m = impl;
   struct store_entry *e = store__map_get(&m->map, key);
 
   if (!e)
     return CHORD_ENOTFOUND;
-  *version = e->version;
+  fill_meta(e, meta);
   return 0;
+}
+
+/* Counts e in the totals (added true) or takes it out of them. */
+static void account(struct store_mem *m, const struct store_entry *e,
+                    bool added)
+{
+  if (e->deleted)
+    m->tombstones = added ? m->tombstones + 1 : m->tombstones - 1;
+  else
+    m->bytes = added ? m->bytes + e->len : m->bytes - e->len;
 }
 
 /* Keeps a reference to e itself (no copy); the replaced entry loses the
@@ -64,10 +82,10 @@ static int mem_put(void *impl, struct store_entry *e)
   store_entry_ref(e);
   old = prev;
   if (old) {
-    m->bytes -= old->len;
+    account(m, old, false);
     store_entry_unref(old);
   }
-  m->bytes += e->len;
+  account(m, e, true);
   return 0;
 }
 
@@ -90,19 +108,22 @@ static int mem_del(void *impl, const struct chord_id *key)
 
   if (!e)
     return CHORD_ENOTFOUND;
-  m->bytes -= e->len;
+  account(m, e, false);
   store_entry_unref(e);
   return 0;
 }
 
-static void mem_each_key(void *impl, store__key_cb cb, void *arg)
+static void mem_each(void *impl, store__each_cb cb, void *arg)
 {
   struct store_mem *m = impl;
   const struct chord_id *key;
+  struct store__meta meta;
+  struct store_entry *e;
   size_t pos = 0;
 
-  while (store__map_next(&m->map, &pos, &key)) {
-    if (cb(key, arg))
+  while ((e = store__map_next(&m->map, &pos, &key))) {
+    fill_meta(e, &meta);
+    if (cb(key, &meta, arg))
       break;
   }
 }
@@ -111,18 +132,19 @@ static void mem_stats(void *impl, struct store__stats *st)
 {
   struct store_mem *m = impl;
 
-  st->count = m->map.n;
+  st->count = m->map.n - m->tombstones;
   st->bytes = m->bytes;
+  st->tombstones = m->tombstones;
   st->corrupt = 0;
 }
 
 const struct store__backend store__mem_backend = {
     .name = "mem",
     .close = mem_close,
-    .version = mem_version,
+    .meta = mem_meta,
     .put = mem_put,
     .get = mem_get,
     .del = mem_del,
-    .each_key = mem_each_key,
+    .each = mem_each,
     .stats = mem_stats,
 };

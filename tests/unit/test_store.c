@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for the file store: one table of behaviour tests run against
- * both backends (mem, and dir in a mkdtemp directory), dir-only tests for
- * reload, temporary files and corruption, and a multi-thread test. */
+ * both backends (mem, and dir in a mkdtemp directory), tombstones and their
+ * order, dir-only tests for reload, temporary files, corruption and the
+ * on-disk flags, and a multi-thread test. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +160,7 @@ static void expect_entry(struct store *s, const char *name, size_t name_len,
   if (len)
     assert_memory_equal(g->content, content, len);
   assert_int_equal(g->version, version);
+  assert_false(g->deleted);
   store_entry_unref(g);
 }
 
@@ -174,6 +177,34 @@ static void expect_missing(struct store *s, const char *name)
 
   assert_int_equal(store_get(s, &k, &g), CHORD_ENOTFOUND);
   assert_ptr_equal(g, (struct store_entry *)&g);
+}
+
+/* Puts a tombstone for name at version; asserts the result is want. */
+static void put_tomb(struct store *s, const char *name, uint64_t version,
+                     unsigned flags, int want)
+{
+  struct store_entry *e = store_tombstone_create(name, strlen(name), version);
+
+  assert_non_null(e);
+  assert_int_equal(store_put(s, e, flags), want);
+  store_entry_unref(e);
+}
+
+/* Asserts that the store holds a tombstone for name at version. */
+static void expect_tomb(struct store *s, const char *name, uint64_t version)
+{
+  struct store_entry *g = NULL;
+  struct chord_id k = key_of(name);
+
+  assert_int_equal(store_get(s, &k, &g), 0);
+  assert_non_null(g);
+  assert_true(g->deleted);
+  assert_true(chord_id_eq(&g->key, &k));
+  assert_int_equal(g->name_len, strlen(name));
+  assert_memory_equal(g->name, name, strlen(name) + 1);
+  assert_int_equal(g->len, 0);
+  assert_int_equal(g->version, version);
+  store_entry_unref(g);
 }
 
 static void expect_stats(struct store *s, uint64_t count, uint64_t bytes)
@@ -294,6 +325,7 @@ static void test_store_entry_create_copies(void **state)
   assert_memory_equal(e->content, "hello", 5);
   assert_int_equal(e->len, 5);
   assert_int_equal(e->version, 42);
+  assert_false(e->deleted);
   chord_id_sha1_str(&k, "dir/file.txt");
   assert_true(chord_id_eq(&e->key, &k));
   r = store_entry_ref(e);
@@ -324,6 +356,70 @@ static void test_store_entry_create_edge_cases(void **state)
   assert_null(store_entry_ref(NULL));
   store_entry_unref(NULL);
   store_close(NULL);
+}
+
+static void test_store_tombstone_create_fields(void **state)
+{
+  struct store_entry *t, *e;
+
+  (void)state;
+  t = store_tombstone_create("a\0b", 3, 9);
+  e = store_entry_create("a\0b", 3, "x", 1, 9);
+  assert_non_null(t);
+  assert_non_null(e);
+  assert_true(t->deleted);
+  assert_false(e->deleted);
+  assert_true(chord_id_eq(&t->key, &e->key)); /* same key as an entry */
+  assert_int_equal(t->name_len, 3);
+  assert_memory_equal(t->name, "a\0b", 4);
+  assert_int_equal(t->len, 0);
+  assert_int_equal(t->version, 9);
+  store_entry_unref(t);
+  store_entry_unref(e);
+  t = store_tombstone_create(NULL, 0, 1);
+  assert_non_null(t);
+  assert_string_equal(t->name, "");
+  store_entry_unref(t);
+  assert_null(store_tombstone_create(NULL, 1, 1));
+}
+
+/* Asserts cmp(a, b) has sign want and cmp(b, a) the opposite one. */
+static void expect_cmp(const struct store_entry *a, const struct store_entry *b,
+                       int want)
+{
+  int ab = store_entry_cmp(a, b), ba = store_entry_cmp(b, a);
+
+  assert_int_equal((ab > 0) - (ab < 0), want);
+  assert_int_equal((ba > 0) - (ba < 0), -want);
+}
+
+static void test_store_entry_cmp_order(void **state)
+{
+  struct store_entry *v1 = mk("a", "zzzz", 1), *v2 = mk("a", "", 2);
+  struct store_entry *t1 = store_tombstone_create("a", 1, 1);
+  struct store_entry *t1b = store_tombstone_create("a", 1, 1);
+  struct store_entry *t2 = store_tombstone_create("a", 1, 2);
+  struct store_entry *abc = mk("a", "abc", 1), *abd = mk("a", "abd", 1);
+  struct store_entry *abc2 = mk("a", "abc", 1), *zz = mk("a", "zz", 1);
+
+  (void)state;
+  expect_cmp(v2, v1, 1); /* version first, whatever the content */
+  expect_cmp(v2, t1, 1); /* a newer live entry beats an older tombstone */
+  expect_cmp(t2, v2, 1); /* equal version: the tombstone wins */
+  expect_cmp(t1, v1, 1);
+  expect_cmp(t1, t1b, 0);   /* equal tombstones */
+  expect_cmp(abd, abc, 1);  /* equal length: memcmp */
+  expect_cmp(abc, zz, 1);   /* longer wins before memcmp */
+  expect_cmp(abc, abc2, 0); /* identical */
+  store_entry_unref(v1);
+  store_entry_unref(v2);
+  store_entry_unref(t1);
+  store_entry_unref(t1b);
+  store_entry_unref(t2);
+  store_entry_unref(abc);
+  store_entry_unref(abd);
+  store_entry_unref(abc2);
+  store_entry_unref(zz);
 }
 
 /* --- behaviour on both backends ------------------------------------------ */
@@ -402,7 +498,9 @@ static void test_store_if_newer_keeps_newer(void **state)
 
   put_str(f->s, "a", "v5", 5, STORE_PUT_IF_NEWER, 0); /* absent: stored */
   put_str(f->s, "a", "v4", 4, STORE_PUT_IF_NEWER, CHORD_EEXIST);
-  put_str(f->s, "a", "v5bis", 5, STORE_PUT_IF_NEWER, CHORD_EEXIST);
+  /* Equal version: the tie-break (length, then content) keeps "v5". */
+  put_str(f->s, "a", "v0", 5, STORE_PUT_IF_NEWER, CHORD_EEXIST);
+  put_str(f->s, "a", "v", 5, STORE_PUT_IF_NEWER, CHORD_EEXIST);
   expect_str(f->s, "a", "v5", 5);
   expect_stats(f->s, 1, 2);
   put_str(f->s, "a", "v6new", 6, STORE_PUT_IF_NEWER, 0);
@@ -699,6 +797,272 @@ static void test_store_put_keeps_own_reference(void **state)
   assert_int_equal(store_put(f->s, e, 0), 0);
   store_entry_unref(e); /* the caller's only reference */
   expect_str(f->s, "a", "stays", 1);
+}
+
+/* --- tombstones on both backends ----------------------------------------- */
+
+static void test_store_tombstone_roundtrip(void **state)
+{
+  struct fixture *f = *state;
+  struct chord_id k = key_of("gone");
+
+  put_tomb(f->s, "gone", 7, 0, 0);
+  expect_tomb(f->s, "gone", 7);
+  put_str(f->s, "live", "x", 7, 0, 0);
+  expect_str(f->s, "live", "x", 7); /* deleted is false */
+  /* Without the flag a put replaces a tombstone and the other way round. */
+  put_str(f->s, "gone", "back", 3, 0, 0);
+  expect_str(f->s, "gone", "back", 3);
+  put_tomb(f->s, "gone", 2, 0, 0);
+  expect_tomb(f->s, "gone", 2);
+  /* store_del removes a tombstone for good. */
+  assert_int_equal(store_del(f->s, &k), 0);
+  expect_missing(f->s, "gone");
+  assert_int_equal(store_tombstone_count(f->s), 0);
+  assert_int_equal(store_del(f->s, &k), CHORD_ENOTFOUND);
+}
+
+static void test_store_if_newer_older_version_refused(void **state)
+{
+  struct fixture *f = *state;
+
+  put_tomb(f->s, "a", 5, STORE_PUT_IF_NEWER, 0); /* absent: stored */
+  expect_tomb(f->s, "a", 5);
+  put_str(f->s, "a", "old", 4, STORE_PUT_IF_NEWER, CHORD_EEXIST);
+  put_tomb(f->s, "a", 4, STORE_PUT_IF_NEWER, CHORD_EEXIST);
+  expect_tomb(f->s, "a", 5);
+  put_str(f->s, "a", "new", 6, STORE_PUT_IF_NEWER, 0);
+  expect_str(f->s, "a", "new", 6);
+  put_tomb(f->s, "a", 5, STORE_PUT_IF_NEWER, CHORD_EEXIST);
+  expect_str(f->s, "a", "new", 6);
+  put_tomb(f->s, "a", 7, STORE_PUT_IF_NEWER, 0);
+  expect_tomb(f->s, "a", 7);
+}
+
+static void test_store_if_newer_tombstone_beats_live(void **state)
+{
+  struct fixture *f = *state;
+
+  put_str(f->s, "a", "live", 5, 0, 0);
+  put_tomb(f->s, "a", 5, STORE_PUT_IF_NEWER, 0);
+  expect_tomb(f->s, "a", 5);
+  /* The other order: the live entry does not come back, however long. */
+  put_str(f->s, "a", "a much longer content", 5, STORE_PUT_IF_NEWER,
+          CHORD_EEXIST);
+  put_tomb(f->s, "a", 5, STORE_PUT_IF_NEWER, CHORD_EEXIST); /* equal */
+  expect_tomb(f->s, "a", 5);
+  expect_stats(f->s, 0, 0);
+  assert_int_equal(store_tombstone_count(f->s), 1);
+}
+
+/* Puts first then second (both live, version 3) under name, the second with
+ * IF_NEWER, and asserts the result is want_rc and the winner is stored. */
+static void tie(struct store *s, const char *name, const char *first,
+                const char *second, int want_rc, const char *winner)
+{
+  put_str(s, name, first, 3, 0, 0);
+  put_str(s, name, second, 3, STORE_PUT_IF_NEWER, want_rc);
+  expect_str(s, name, winner, 3);
+}
+
+static void test_store_if_newer_live_tie_break(void **state)
+{
+  struct fixture *f = *state;
+
+  /* Same winner whichever copy arrives first. */
+  tie(f->s, "len1", "zz", "abc", 0, "abc"); /* longer wins */
+  tie(f->s, "len2", "abc", "zz", CHORD_EEXIST, "abc");
+  tie(f->s, "mem1", "abc", "abd", 0, "abd"); /* then greater memcmp */
+  tie(f->s, "mem2", "abd", "abc", CHORD_EEXIST, "abd");
+  tie(f->s, "mem3", "b\x01", "a\xff", CHORD_EEXIST, "b\x01");
+  tie(f->s, "mem4", "a\xff", "b\x01", 0, "b\x01");
+  tie(f->s, "same", "abc", "abc", CHORD_EEXIST, "abc"); /* equal: kept */
+  tie(f->s, "empty", "", "", CHORD_EEXIST, "");
+  expect_stats(f->s, 8, 3 + 3 + 3 + 3 + 2 + 2 + 3);
+}
+
+/* KEYS_N entries "k0".."k49": every fifth a tombstone at version 100 + i,
+ * the others live at version i; kv gets them sorted by key. */
+static void put_mixed(struct store *s, struct store_kv kv[KEYS_N])
+{
+  char name[16];
+
+  for (int i = 0; i < KEYS_N; i++) {
+    snprintf(name, sizeof(name), "k%d", i);
+    memset(&kv[i], 0, sizeof(kv[i]));
+    kv[i].key = key_of(name);
+    kv[i].deleted = i % 5 == 0;
+    kv[i].version = kv[i].deleted ? 100 + (uint64_t)i : (uint64_t)i;
+    if (kv[i].deleted)
+      put_tomb(s, name, kv[i].version, 0, 0);
+    else
+      put_str(s, name, "v", kv[i].version, 0, 0);
+  }
+  for (int i = 1; i < KEYS_N; i++) {
+    for (int j = i; j > 0 && chord_id_cmp(&kv[j - 1].key, &kv[j].key) > 0;
+         j--) {
+      struct store_kv t = kv[j];
+      kv[j] = kv[j - 1];
+      kv[j - 1] = t;
+    }
+  }
+}
+
+/* Asserts versions_in(from, to) returns kv[first], kv[first+1], ...
+ * (cyclically) for n entries, with their versions and flags. */
+static void expect_versions(struct store *s, const struct chord_id *from,
+                            const struct chord_id *to,
+                            const struct store_kv kv[KEYS_N], int first,
+                            size_t n)
+{
+  struct store_kv *got = (struct store_kv *)&got;
+  size_t got_n = 99;
+
+  assert_int_equal(store_versions_in(s, from, to, &got, &got_n), 0);
+  assert_int_equal(got_n, n);
+  if (n == 0)
+    assert_null(got);
+  for (size_t i = 0; i < n; i++) {
+    const struct store_kv *want = &kv[(first + i) % KEYS_N];
+    assert_true(chord_id_eq(&got[i].key, &want->key));
+    assert_int_equal(got[i].version, want->version);
+    assert_int_equal(got[i].deleted, want->deleted);
+  }
+  free(got);
+}
+
+static void test_store_versions_in_range(void **state)
+{
+  struct fixture *f = *state;
+  struct store_kv kv[KEYS_N];
+  struct chord_id from, to, one;
+
+  memset(&one, 0, sizeof(one));
+  one.b[CHORD_ID_BYTES - 1] = 1;
+  put_mixed(f->s, kv);
+  expect_versions(f->s, &kv[10].key, &kv[20].key, kv, 11, 10);
+  chord_id_sub(&from, &kv[10].key, &one);
+  chord_id_sub(&to, &kv[20].key, &one);
+  expect_versions(f->s, &from, &to, kv, 10, 10);
+  chord_id_add(&to, &kv[3].key, &one);
+  expect_versions(f->s, &kv[3].key, &to, kv, 0, 0);
+  expect_versions(f->s, &kv[3].key, &kv[4].key, kv, 4, 1);
+}
+
+static void test_store_versions_in_wraparound(void **state)
+{
+  struct fixture *f = *state;
+  struct store_kv kv[KEYS_N];
+  struct chord_id max, zero;
+
+  memset(&max, 0xff, sizeof(max));
+  memset(&zero, 0, sizeof(zero));
+  put_mixed(f->s, kv);
+  expect_versions(f->s, &kv[45].key, &kv[4].key, kv, 46, 9);
+  expect_versions(f->s, &max, &kv[2].key, kv, 0, 3);
+  expect_versions(f->s, &kv[47].key, &zero, kv, 48, 2);
+}
+
+static void test_store_versions_in_whole_ring(void **state)
+{
+  struct fixture *f = *state;
+  struct store_kv kv[KEYS_N], *got;
+  struct chord_id zero, *keys;
+  size_t n, dead = 0;
+
+  memset(&zero, 0, sizeof(zero));
+  put_mixed(f->s, kv);
+  expect_versions(f->s, &kv[7].key, &kv[7].key, kv, 8, KEYS_N);
+  expect_versions(f->s, &zero, &zero, kv, 0, KEYS_N);
+  assert_int_equal(store_versions_in(f->s, &zero, &zero, &got, &n), 0);
+  for (size_t i = 0; i < n; i++)
+    dead += got[i].deleted;
+  free(got);
+  assert_int_equal(dead, KEYS_N / 5);
+  /* store_keys_in lists the tombstones' keys too. */
+  assert_int_equal(store_keys_in(f->s, &zero, &zero, &keys, &n), 0);
+  assert_int_equal(n, KEYS_N);
+  free(keys);
+}
+
+static void test_store_versions_in_empty(void **state)
+{
+  struct fixture *f = *state;
+  struct chord_id zero;
+  struct store_kv *got = (struct store_kv *)&got;
+  size_t n = 99;
+
+  memset(&zero, 0, sizeof(zero));
+  assert_int_equal(store_versions_in(f->s, &zero, &zero, &got, &n), 0);
+  assert_null(got);
+  assert_int_equal(n, 0);
+}
+
+static void test_store_stats_exclude_tombstones(void **state)
+{
+  struct fixture *f = *state;
+  struct chord_id ka = key_of("a");
+
+  put_str(f->s, "a", "abc", 1, 0, 0);
+  put_tomb(f->s, "b", 1, 0, 0);
+  expect_stats(f->s, 1, 3);
+  assert_int_equal(store_tombstone_count(f->s), 1);
+  put_tomb(f->s, "a", 2, STORE_PUT_IF_NEWER, 0); /* live -> tombstone */
+  expect_stats(f->s, 0, 0);
+  assert_int_equal(store_tombstone_count(f->s), 2);
+  put_str(f->s, "b", "12345", 2, STORE_PUT_IF_NEWER, 0); /* and back */
+  expect_stats(f->s, 1, 5);
+  assert_int_equal(store_tombstone_count(f->s), 1);
+  put_tomb(f->s, "a", 3, 0, 0); /* tombstone -> tombstone */
+  assert_int_equal(store_tombstone_count(f->s), 1);
+  assert_int_equal(store_del(f->s, &ka), 0);
+  expect_stats(f->s, 1, 5);
+  assert_int_equal(store_tombstone_count(f->s), 0);
+}
+
+static void test_store_purge_old_tombstones(void **state)
+{
+  struct fixture *f = *state;
+  struct chord_id zero;
+  struct store_kv *got;
+  size_t purged = 99, n;
+
+  memset(&zero, 0, sizeof(zero));
+  assert_int_equal(store_purge_tombstones(f->s, UINT64_MAX, &purged), 0);
+  assert_int_equal(purged, 0); /* empty store */
+  put_tomb(f->s, "t1", 1, 0, 0);
+  put_tomb(f->s, "t4", 4, 0, 0);
+  put_tomb(f->s, "t5", 5, 0, 0);
+  put_tomb(f->s, "t9", 9, 0, 0);
+  put_str(f->s, "l1", "old live", 1, 0, 0);
+  put_str(f->s, "l9", "new live", 9, 0, 0);
+
+  purged = 99;
+  assert_int_equal(store_purge_tombstones(f->s, 5, &purged), 0);
+  assert_int_equal(purged, 2); /* t1 and t4; t5 is not < 5 */
+  expect_missing(f->s, "t1");
+  expect_missing(f->s, "t4");
+  expect_tomb(f->s, "t5", 5);
+  expect_tomb(f->s, "t9", 9);
+  expect_str(f->s, "l1", "old live", 1); /* live entries untouched */
+  expect_str(f->s, "l9", "new live", 9);
+  assert_int_equal(store_tombstone_count(f->s), 2);
+  expect_stats(f->s, 2, 16);
+  if (f->kind == BACKEND_DIR) {
+    assert_int_equal(list_dir(f->dir, NULL), 4); /* files gone too */
+    reopen(f);
+    expect_missing(f->s, "t1");
+    expect_tomb(f->s, "t5", 5);
+  }
+
+  assert_int_equal(store_purge_tombstones(f->s, UINT64_MAX, NULL), 0);
+  assert_int_equal(store_tombstone_count(f->s), 0);
+  assert_int_equal(store_versions_in(f->s, &zero, &zero, &got, &n), 0);
+  assert_int_equal(n, 2);
+  assert_false(got[0].deleted);
+  assert_false(got[1].deleted);
+  free(got);
+  expect_stats(f->s, 2, 16);
 }
 
 /* --- threads ------------------------------------------------------------- */
@@ -1090,6 +1454,206 @@ static void test_store_put_io_failure_changes_nothing(void **state)
   free(big);
 }
 
+/* --- dir backend: tombstones on disk ------------------------------------- */
+
+/* Continues a CRC-32 (IEEE, reflected), bit by bit, independent of the
+ * store's table-driven one. */
+static uint32_t crc32_bits(uint32_t crc, const uint8_t *p, size_t n)
+{
+  crc = ~crc;
+  while (n--) {
+    crc ^= *p++;
+    for (int k = 0; k < 8; k++)
+      crc = (crc & 1) ? 0xedb88320u ^ (crc >> 1) : crc >> 1;
+  }
+  return ~crc;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+/* Reads the whole file at path into a malloc'd buffer; *n = its size. */
+static uint8_t *slurp(const char *path, size_t *n)
+{
+  struct stat st;
+  uint8_t *buf;
+  int fd = open(path, O_RDONLY);
+
+  assert_true(fd >= 0);
+  assert_int_equal(fstat(fd, &st), 0);
+  *n = (size_t)st.st_size;
+  buf = malloc(*n ? *n : 1);
+  assert_non_null(buf);
+  assert_int_equal(pread(fd, buf, *n, 0), (ssize_t)*n);
+  close(fd);
+  return buf;
+}
+
+/* The stored CRC of an entry file: bytes 0..35, then everything after 40. */
+static uint32_t file_crc(const uint8_t *buf, size_t n)
+{
+  return crc32_bits(crc32_bits(0, buf, 36), buf + 40, n - 40);
+}
+
+/* ORs bits into the flags (offset 32) of the entry file at path and fixes
+ * the CRC, so that only the flags can make the file unacceptable. */
+static void set_flags(const char *path, uint32_t bits)
+{
+  size_t n;
+  uint8_t *buf = slurp(path, &n);
+  uint32_t flags, crc;
+  int fd;
+
+  assert_true(n >= 40);
+  assert_int_equal(le32(buf + 36), file_crc(buf, n)); /* our CRC is right */
+  flags = le32(buf + 32) | bits;
+  for (int i = 0; i < 4; i++)
+    buf[32 + i] = (uint8_t)(flags >> (8 * i));
+  crc = file_crc(buf, n);
+  for (int i = 0; i < 4; i++)
+    buf[36 + i] = (uint8_t)(crc >> (8 * i));
+  fd = open(path, O_WRONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(pwrite(fd, buf, n, 0), (ssize_t)n);
+  close(fd);
+  free(buf);
+}
+
+static void set_unknown_flag(const char *path)
+{
+  set_flags(path, 0x2);
+}
+
+static void set_high_flag(const char *path)
+{
+  set_flags(path, 0x80000000u);
+}
+
+static void set_tombstone_flag(const char *path)
+{
+  set_flags(path, 0x1); /* on a file with content: corrupt */
+}
+
+static void test_store_corrupt_unknown_flag_skipped(void **state)
+{
+  expect_skipped(*state, set_unknown_flag);
+}
+
+static void test_store_corrupt_high_flag_skipped(void **state)
+{
+  expect_skipped(*state, set_high_flag);
+}
+
+static void test_store_corrupt_tombstone_with_content_skipped(void **state)
+{
+  expect_skipped(*state, set_tombstone_flag);
+}
+
+static void test_store_tombstone_survives_reopen(void **state)
+{
+  struct fixture *f = *state;
+  char path[PATH_MAX + 128];
+  struct chord_id zero;
+  struct store_kv *got;
+  uint8_t *buf;
+  size_t n;
+
+  memset(&zero, 0, sizeof(zero));
+  put_tomb(f->s, "gone", UINT64_MAX - 1, 0, 0);
+  put_str(f->s, "kept", "content", 3, 0, 0);
+  /* On disk: flag bit 0 and no content for the tombstone, 0 otherwise. */
+  entry_path(f, "gone", path, sizeof(path));
+  buf = slurp(path, &n);
+  assert_int_equal(n, 40 + 4);
+  assert_int_equal(le32(buf + 32), 1);
+  free(buf);
+  entry_path(f, "kept", path, sizeof(path));
+  buf = slurp(path, &n);
+  assert_int_equal(le32(buf + 32), 0);
+  free(buf);
+
+  reopen(f);
+  assert_int_equal(store_corrupt_count(f->s), 0);
+  expect_tomb(f->s, "gone", UINT64_MAX - 1);
+  expect_str(f->s, "kept", "content", 3);
+  expect_stats(f->s, 1, 7);
+  assert_int_equal(store_tombstone_count(f->s), 1);
+  assert_int_equal(store_versions_in(f->s, &zero, &zero, &got, &n), 0);
+  assert_int_equal(n, 2);
+  for (size_t i = 0; i < n; i++) {
+    struct chord_id kg = key_of("gone");
+    bool is_gone = chord_id_eq(&got[i].key, &kg);
+    assert_int_equal(got[i].deleted, is_gone);
+    assert_int_equal(got[i].version, is_gone ? UINT64_MAX - 1 : 3);
+  }
+  free(got);
+  /* The reloaded tombstone still wins over an equal-version live copy. */
+  put_str(f->s, "gone", "zombie", UINT64_MAX - 1, STORE_PUT_IF_NEWER,
+          CHORD_EEXIST);
+  put_str(f->s, "gone", "zombie", UINT64_MAX, STORE_PUT_IF_NEWER, 0);
+  expect_str(f->s, "gone", "zombie", UINT64_MAX);
+}
+
+/* A file written without tombstones (flags 0, empty content) is live; the
+ * same file with bit 0 set and a fixed CRC loads as a tombstone. */
+static void test_store_flag_bit0_read_as_tombstone(void **state)
+{
+  struct fixture *f = *state;
+  char path[PATH_MAX + 128];
+
+  put_str(f->s, "e", "", 4, 0, 0);
+  reopen(f);
+  expect_str(f->s, "e", "", 4);
+  store_close(f->s);
+  f->s = NULL;
+  entry_path(f, "e", path, sizeof(path));
+  set_flags(path, 0x1);
+  reopen(f);
+  assert_int_equal(store_corrupt_count(f->s), 0);
+  expect_tomb(f->s, "e", 4);
+  expect_stats(f->s, 0, 0);
+}
+
+/* versions_in answers from the index: a file whose content rotted after
+ * the put is still listed, and nothing is read or dropped. */
+static void test_store_versions_in_reads_no_content(void **state)
+{
+  struct fixture *f = *state;
+  char path[PATH_MAX + 128];
+  struct chord_id zero;
+  struct store_kv *got;
+  size_t n;
+
+  memset(&zero, 0, sizeof(zero));
+  put_str(f->s, "a", "rotting", 2, 0, 0);
+  entry_path(f, "a", path, sizeof(path));
+  flip_byte(path, -1);
+  assert_int_equal(store_versions_in(f->s, &zero, &zero, &got, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(got[0].version, 2);
+  free(got);
+  assert_int_equal(store_corrupt_count(f->s), 0);
+}
+
+/* IF_NEWER reads the stored content to break an equal-version, equal-length
+ * tie; a rotten stored copy is dropped and the new one takes its place. */
+static void test_store_if_newer_tie_over_corrupt_file(void **state)
+{
+  struct fixture *f = *state;
+  char path[PATH_MAX + 128];
+
+  put_str(f->s, "a", "abd", 1, 0, 0);
+  put_str(f->s, "a", "abc", 1, STORE_PUT_IF_NEWER, CHORD_EEXIST);
+  entry_path(f, "a", path, sizeof(path));
+  flip_byte(path, -1);
+  put_str(f->s, "a", "abc", 1, STORE_PUT_IF_NEWER, 0);
+  assert_int_equal(store_corrupt_count(f->s), 1);
+  expect_str(f->s, "a", "abc", 1);
+}
+
 /* --- registration -------------------------------------------------------- */
 
 #define BOTH(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1118,6 +1682,16 @@ static const struct CMUnitTest both_tests[] = {
     BOTH(test_store_entry_survives_overwrite),
     BOTH(test_store_put_keeps_own_reference),
     BOTH(test_store_threads_concurrent),
+    BOTH(test_store_tombstone_roundtrip),
+    BOTH(test_store_if_newer_older_version_refused),
+    BOTH(test_store_if_newer_tombstone_beats_live),
+    BOTH(test_store_if_newer_live_tie_break),
+    BOTH(test_store_versions_in_range),
+    BOTH(test_store_versions_in_wraparound),
+    BOTH(test_store_versions_in_whole_ring),
+    BOTH(test_store_versions_in_empty),
+    BOTH(test_store_stats_exclude_tombstones),
+    BOTH(test_store_purge_old_tombstones),
 };
 
 int main(void)
@@ -1125,6 +1699,8 @@ int main(void)
   const struct CMUnitTest entry_tests[] = {
       cmocka_unit_test(test_store_entry_create_copies),
       cmocka_unit_test(test_store_entry_create_edge_cases),
+      cmocka_unit_test(test_store_tombstone_create_fields),
+      cmocka_unit_test(test_store_entry_cmp_order),
   };
   const struct CMUnitTest dir_tests[] = {
       DIR_ONLY(test_store_reopen_restores_entries),
@@ -1142,6 +1718,13 @@ int main(void)
       DIR_ONLY(test_store_open_creates_dir_0700),
       DIR_ONLY(test_store_open_locked_dir_busy),
       DIR_ONLY(test_store_put_io_failure_changes_nothing),
+      DIR_ONLY(test_store_corrupt_unknown_flag_skipped),
+      DIR_ONLY(test_store_corrupt_high_flag_skipped),
+      DIR_ONLY(test_store_corrupt_tombstone_with_content_skipped),
+      DIR_ONLY(test_store_tombstone_survives_reopen),
+      DIR_ONLY(test_store_flag_bit0_read_as_tombstone),
+      DIR_ONLY(test_store_versions_in_reads_no_content),
+      DIR_ONLY(test_store_if_newer_tie_over_corrupt_file),
   };
   struct CMUnitTest mem_tests[ARRAY_LEN(both_tests)];
   struct CMUnitTest dir_both_tests[ARRAY_LEN(both_tests)];
