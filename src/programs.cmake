@@ -14,7 +14,6 @@ add_library(chord_node STATIC
   src/node/route.c
   src/node/maint.c
   src/node/maintain.c
-  src/node/handback.c
   src/node/forward.c
   src/node/peer.c
   src/node/handoff.c
@@ -25,7 +24,15 @@ add_library(chord_node STATIC
   src/node/svc.c
   src/node/svc_client.c
   src/node/svc_ring.c
+  src/node/svc_status.c
   src/node/svc_transfer.c
+  src/node/svc_repair.c
+  src/node/owner.c
+  src/node/replica.c
+  src/node/digest.c
+  src/node/repair.c
+  src/node/repair_gc.c
+  src/node/sendkeys.c
   src/node/store.c
   src/node/store_map.c
   src/node/store_mem.c

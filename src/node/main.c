@@ -46,6 +46,13 @@ static void usage(FILE *f)
       "                           predecessor, fix fingers (1s)\n"
       "  --hop-timeout DURATION   longest wait for one hop before routing\n"
       "                           around it (2s)\n"
+      "  --replicas R             copies of each file: the owner and its next\n"
+      "                           R-1 successors; at most --successors (3)\n"
+      "  --repair-interval DUR    anti-entropy with the replicas, at the\n"
+      "                           latest (30s; at once on a ring change)\n"
+      "  --tombstone-grace DUR    how long a deleted file's tombstone is "
+      "kept;\n"
+      "                           longer than any node stays away (24h)\n"
       "  --join-retries N         attempts to reach the supernode (10)\n"
       "  --join-timeout DURATION  longest wait while others join (120s)\n"
       "  --log-level LEVEL        debug, info, warn or error (info)\n"
@@ -96,7 +103,10 @@ static int parse_args(struct node *n, int argc, char **argv)
     O_HELP,
     O_VERSION,
     O_HOP_TIMEOUT,
-    O_STABILIZE
+    O_STABILIZE,
+    O_REPLICAS,
+    O_REPAIR,
+    O_GRACE
   };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, O_LISTEN},
@@ -117,6 +127,9 @@ static int parse_args(struct node *n, int argc, char **argv)
       {"version", no_argument, NULL, O_VERSION},
       {"hop-timeout", required_argument, NULL, O_HOP_TIMEOUT},
       {"stabilize-interval", required_argument, NULL, O_STABILIZE},
+      {"replicas", required_argument, NULL, O_REPLICAS},
+      {"repair-interval", required_argument, NULL, O_REPAIR},
+      {"tombstone-grace", required_argument, NULL, O_GRACE},
       {NULL, 0, NULL, 0}};
   struct node_opts *o = &n->o;
   const char *env = getenv("CHORD_SUPERNODE");
@@ -136,6 +149,9 @@ static int parse_args(struct node *n, int argc, char **argv)
   o->join_retries = 10;
   o->join_timeout_ms = 120000;
   o->page_bytes = 4u << 20;
+  o->replicas = 3;
+  o->repair_ms = 30000;
+  o->tomb_grace_ms = (uint64_t)24 * 3600 * 1000;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     enum log_level lvl;
     int bad = 0;
@@ -197,6 +213,18 @@ static int parse_args(struct node *n, int argc, char **argv)
       bad = units_parse_duration(optarg, 10, NODE_DURATION_MAX_MS,
                                  &o->stabilize_ms);
       break;
+    case O_REPLICAS:
+      bad = units_parse_uint(optarg, 1, FINGER_SUCC_MAX, &v);
+      o->replicas = (unsigned)v;
+      break;
+    case O_REPAIR:
+      bad = units_parse_duration(optarg, 100, NODE_DURATION_MAX_MS,
+                                 &o->repair_ms);
+      break;
+    case O_GRACE:
+      bad = units_parse_duration(optarg, 1, 365 * NODE_DURATION_MAX_MS,
+                                 &o->tomb_grace_ms);
+      break;
     case O_LOG:
       bad = log_level_parse(optarg, &lvl) != 0;
       if (!bad)
@@ -218,6 +246,13 @@ static int parse_args(struct node *n, int argc, char **argv)
   }
   if (!o->listen[0]) {
     fprintf(stderr, "chord-node: --listen HOST:PORT is required\n");
+    return 2;
+  }
+  if (o->replicas > o->succ_len) {
+    fprintf(stderr,
+            "chord-node: --replicas %u is more than --successors %u: the "
+            "replicas are the first successors\n",
+            o->replicas, o->succ_len);
     return 2;
   }
   if (strcmp(o->store_kind, "dir") == 0 && !o->data_dir) {
@@ -276,6 +311,8 @@ static int register_handlers(struct node *n)
       {"GetSuccessorList", svc_on_get_successor_list},
       {"TransferKeys", svc_on_transfer_keys},
       {"Replicate", svc_on_replicate},
+      {"Fetch", svc_on_fetch},
+      {"SyncDigest", svc_on_sync_digest},
       {"Ping", svc_on_ping},
       {"Status", svc_on_status},
   };
@@ -319,6 +356,7 @@ static void wire(struct node *n)
   handoff_init(&n->give);
   membership_init(&n->mem, loop, n);
   maintain_init(&n->maintain, loop, n);
+  repair_init(&n->repair, loop, n);
   pull_init(&n->pull, loop);
   n->pull.timer.data = n;
   uv_timer_init(loop, &n->leave_timer);
@@ -387,6 +425,8 @@ cleanup:
   pull_close(&n.pull);
   push_close(&n.push);
   handoff_clear(&n.give);
+  repair_close(&n.repair);
+  repair_gc_close(&n.gc);
 fail_daemon:
   store_close(n.store);
   grpc_shutdown();

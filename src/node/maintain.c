@@ -209,6 +209,7 @@ static void on_tick(uv_timer_t *t)
     maint_fix_fingers(&mt->m, &n->ring, MAINTAIN_FINGERS_PER_TICK, &out);
     send_all(n, &out);
   }
+  repair_tick(n);
 }
 
 void maintain_start(struct node *n)
@@ -241,14 +242,11 @@ void maintain_notified(struct node *n, const struct chord_peer *from)
 {
   struct maint_out out = {.n = 0};
   struct chord_peer old_pred = n->ring.ft.pred, old_succ = n->ring.ft.succ[0];
-  const struct finger_table *ft = &n->ring.ft;
   maint_on_notify(&n->maintain.m, &n->ring, from, &out);
   node_ring_changed(n, &old_pred, &old_succ);
-  /* A predecessor between the old one and us owns part of what we held
-   * (it came back, or joined through another node): hand it over. */
-  if (!chord_id_eq(&ft->pred.id, &old_pred.id) &&
-      !chord_id_eq(&old_pred.id, &n->self.id) &&
-      chord_id_in_oo(&ft->pred.id, &old_pred.id, &n->self.id))
-    handback_start(n, &old_pred.id, &ft->pred);
+  /* A predecessor between the old one and us (it came back, or joined
+   * through another node) owns part of what we held: repair's hand-off
+   * gives it what it lacks. */
   send_all(n, &out);
+  repair_check(n);
 }

@@ -144,6 +144,7 @@ static void on_post_join(struct rpc_result *r, void *ud)
            (unsigned long long)(node_now_ms() - m->started_ms));
   heartbeat_send(n);
   maintain_start(n);
+  repair_start(n);
 }
 
 static void post_join(struct node *n)
@@ -317,6 +318,7 @@ void membership_leave_start(struct node *n)
   }
   uv_timer_stop(&n->mem.timer);
   maintain_stop(n);
+  repair_stop(n);
   node_set_state(n, NODE_LEAVING);
   push_start(n, on_pushed);
 }

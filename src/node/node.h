@@ -9,12 +9,13 @@
 #include <stdint.h>
 
 #include "common/daemon.h"
-#include "node/handback.h"
 #include "node/handoff.h"
 #include "node/jobs.h"
 #include "node/maintain.h"
 #include "node/membership.h"
 #include "node/pull.h"
+#include "node/repair.h"
+#include "node/repair_gc.h"
 #include "node/push.h"
 #include "node/ring.h"
 #include "node/state.h"
@@ -39,6 +40,9 @@ struct node_opts {
   unsigned join_retries;    /* unreachable supernode attempts */
   uint64_t join_timeout_ms; /* total time to wait while busy */
   uint64_t page_bytes;      /* TransferKeys/Replicate page size */
+  unsigned replicas;        /* R: copies of each file */
+  uint64_t repair_ms;       /* the repair round's slow timer */
+  uint64_t tomb_grace_ms;   /* how long a tombstone is kept */
 };
 
 struct node {
@@ -55,7 +59,8 @@ struct node {
   struct push push;         /* push.c: keys handed over while leaving */
   struct membership mem;    /* membership.c: the supernode's side */
   struct maintain maintain; /* maintain.c: the ring's upkeep */
-  struct handback handback; /* handback.c: keys a new pred owns now */
+  struct repair repair;     /* repair.c: the replica set kept in step */
+  struct repair_gc gc;      /* repair_gc.c: keys we no longer replicate */
   uint64_t started_ms;      /* main.c */
   uint64_t last_version;    /* node_version_* */
   uv_timer_t leave_timer;   /* main.c: cuts a stuck leave short */

@@ -37,6 +37,10 @@ static const struct {
                    &chord__v1__ping_response__descriptor},
     [PEER_FIND_SUCCESSOR] = {&chord__v1__node__descriptor, "FindSuccessor",
                              &chord__v1__find_successor_response__descriptor},
+    [PEER_FETCH] = {&chord__v1__node__descriptor, "Fetch",
+                    &chord__v1__fetch_response__descriptor},
+    [PEER_SYNC_DIGEST] = {&chord__v1__node__descriptor, "SyncDigest",
+                          &chord__v1__sync_digest_response__descriptor},
 };
 
 /* Looked up by name in the service descriptor (rpc_method_path keeps the

@@ -20,6 +20,8 @@ enum peer_method {
   PEER_NOTIFY,         /* node: we may be its predecessor */
   PEER_PING,           /* node: are you there */
   PEER_FIND_SUCCESSOR, /* node: who owns this id */
+  PEER_FETCH,          /* node: the entries it holds under these keys */
+  PEER_SYNC_DIGEST,    /* node: compare a range's digest (repair) */
   PEER_METHOD_COUNT
 };
 

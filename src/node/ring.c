@@ -209,6 +209,20 @@ bool ring_owns(const struct ring *r, const struct chord_id *key)
   return chord_id_in_oc(key, &r->ft.pred.id, &r->ft.self.id);
 }
 
+bool ring_served_range(const struct ring *r, struct chord_id *lo,
+                       struct chord_id *hi)
+{
+  const struct finger_table *ft = &r->ft;
+  if (!ft->has_pred || chord_id_eq(&ft->pred.id, &ft->self.id))
+    return false;
+  *hi = ft->self.id;
+  *lo = ft->pred.id;
+  if (ring_is_dead(r, &ft->pred.id) && r->has_pred2 &&
+      !chord_id_eq(&r->pred2.id, &ft->self.id))
+    *lo = r->pred2.id;
+  return true;
+}
+
 bool ring_pred_owns(const struct ring *r, const struct chord_id *key)
 {
   /* A pred2 equal to us or to pred would stretch the range round the
@@ -251,10 +265,11 @@ static const struct chord_peer *closest_live(const struct ring *r,
 }
 
 /* Routes key: local when ours; the predecessor for its own range (when
- * known and alive); the first live successor when key falls at or before
- * it; otherwise the nearest live peer before key, falling back to the
- * first live successor, then (all dead) to the first successor, so that
- * the caller's call fails and is reported rather than looping here. */
+ * known and alive; local when it is marked dead: we hold its replicas); the
+ * first live successor when key falls at or before it; otherwise the nearest
+ * live peer before key, falling back to the first live successor, then (all
+ * dead) to the first successor, so that the caller's call fails and is reported
+ * rather than looping here. */
 enum ring_verdict ring_route(const struct ring *r, const struct chord_id *key,
                              const struct chord_peer **next)
 {
@@ -262,7 +277,11 @@ enum ring_verdict ring_route(const struct ring *r, const struct chord_id *key,
   const struct chord_peer *succ, *f;
   if (ring_owns(r, key))
     return RING_LOCAL;
-  if (ring_pred_owns(r, key) && !ring_is_dead(r, &ft->pred.id)) {
+  if (ring_pred_owns(r, key)) {
+    /* Our predecessor's range: it serves it while alive; found dead, we
+     * are its first replica and serve it until the ring closes over. */
+    if (ring_is_dead(r, &ft->pred.id))
+      return RING_LOCAL;
     *next = &ft->pred;
     return RING_FORWARD;
   }

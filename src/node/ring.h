@@ -74,6 +74,11 @@ bool ring_owns(const struct ring *r, const struct chord_id *key);
 /* The member of the installed list that owns key (successor of key). */
 const struct chord_peer *ring_owner(const struct ring *r,
                                     const struct chord_id *key);
+/* The range this node serves as owner: (pred, self], or (pred2, self]
+ * while the predecessor is marked dead (we are its first replica).
+ * False when no predecessor is known. */
+bool ring_served_range(const struct ring *r, struct chord_id *lo,
+                       struct chord_id *hi);
 /* Whether key is in (pred2, pred]: the predecessor's own range. */
 bool ring_pred_owns(const struct ring *r, const struct chord_id *key);
 

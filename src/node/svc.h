@@ -64,5 +64,9 @@ void svc_on_transfer_keys(struct rpc_srv_call *c, const ProtobufCMessage *req,
                           void *n);
 void svc_on_replicate(struct rpc_srv_call *c, const ProtobufCMessage *req,
                       void *n);
+/* svc_repair.c: replication's reads (Fetch) and repair's digests. */
+void svc_on_fetch(struct rpc_srv_call *c, const ProtobufCMessage *req, void *n);
+void svc_on_sync_digest(struct rpc_srv_call *c, const ProtobufCMessage *req,
+                        void *n);
 
 #endif

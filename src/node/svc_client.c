@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The client face: Read, Write, Delete and Lookup, each routed along the
- * ring and, where this node owns the key, served with a store job. */
+/* The client face: Read, Write, Delete and Lookup, each checked and
+ * routed along the ring; where this node owns the key, owner.c serves it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,155 +9,8 @@
 #include "common/nodeinfo.h"
 #include "node/forward.h"
 #include "node/node.h"
+#include "node/owner.h"
 #include "node/svc.h"
-
-struct op {
-  struct job j;
-  struct rpc_srv_call *call; /* NULL once the server answered it itself */
-  struct chord_id key;
-  struct store_entry *e;
-  uint32_t hops;
-  int rc;
-};
-
-static void op_on_cancel(struct rpc_srv_call *call, void *ud)
-{
-  struct op *o = ud;
-  (void)call;
-  o->call = NULL;
-}
-
-static struct op *op_new(struct node *n, struct rpc_srv_call *call,
-                         const struct chord_id *key, uint32_t hops)
-{
-  struct op *o = calloc(1, sizeof(*o));
-  if (!o) {
-    rpc_srv_reply_error(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-    return NULL;
-  }
-  o->j.n = n;
-  o->call = call;
-  o->key = *key;
-  o->hops = hops;
-  rpc_srv_on_cancel(call, op_on_cancel, o);
-  return o;
-}
-
-/* Claims the op's call for answering; NULL when already answered. */
-static struct rpc_srv_call *op_call(struct op *o)
-{
-  struct rpc_srv_call *c = o->call;
-  if (c)
-    rpc_srv_on_cancel(c, NULL, NULL);
-  return c;
-}
-
-static void reply_store_error(struct rpc_srv_call *c, int rc, const char *what,
-                              const char *name)
-{
-  if (rc == CHORD_ENOTFOUND)
-    rpc_srv_reply_error(c, GRPC_STATUS_NOT_FOUND, "no file named \"%.200s\"",
-                        name);
-  else
-    rpc_srv_reply_error(c, rpc_err_to_status(rc), "%s \"%.200s\" failed: %s",
-                        what, name, chord_strerror(rc));
-}
-
-static void put_work(struct job *j)
-{
-  struct op *o = (struct op *)j;
-  o->rc = store_put(j->n->store, o->e, 0);
-}
-
-static void put_done(struct job *j)
-{
-  struct op *o = (struct op *)j;
-  struct node *n = j->n;
-  struct rpc_srv_call *c = op_call(o);
-  if (c) {
-    if (o->rc) {
-      reply_store_error(c, o->rc, "storing", o->e->name);
-    } else {
-      Chord__V1__WriteResponse resp = CHORD__V1__WRITE_RESPONSE__INIT;
-      Chord__V1__NodeInfo owner;
-      nodeinfo_from_peer(&owner, &n->self);
-      resp.hops = o->hops;
-      resp.owner = &owner;
-      resp.version = o->e->version;
-      rpc_srv_reply(c, &resp.base);
-    }
-  }
-  store_entry_unref(o->e);
-  free(o);
-}
-
-static void get_work(struct job *j)
-{
-  struct op *o = (struct op *)j;
-  o->rc = store_get(j->n->store, &o->key, &o->e);
-}
-
-static void get_done(struct job *j)
-{
-  struct op *o = (struct op *)j;
-  struct node *n = j->n;
-  struct rpc_srv_call *c = op_call(o);
-  if (c) {
-    if (o->rc) {
-      if (o->rc == CHORD_ENOTFOUND)
-        rpc_srv_reply_error(c, GRPC_STATUS_NOT_FOUND, "no such file");
-      else
-        rpc_srv_reply_error(c, rpc_err_to_status(o->rc), "reading failed: %s",
-                            chord_strerror(o->rc));
-    } else {
-      Chord__V1__ReadResponse resp = CHORD__V1__READ_RESPONSE__INIT;
-      Chord__V1__File f = CHORD__V1__FILE__INIT;
-      Chord__V1__NodeInfo owner;
-      nodeinfo_from_peer(&owner, &n->self);
-      f.name = o->e->name;
-      f.content.data = o->e->content;
-      f.content.len = o->e->len;
-      f.version = o->e->version;
-      f.key.data = o->e->key.b;
-      f.key.len = CHORD_ID_BYTES;
-      resp.file = &f;
-      resp.hops = o->hops;
-      resp.owner = &owner;
-      rpc_srv_reply(c, &resp.base);
-    }
-  }
-  store_entry_unref(o->e);
-  free(o);
-}
-
-static void del_work(struct job *j)
-{
-  struct op *o = (struct op *)j;
-  o->rc = store_del(j->n->store, &o->key);
-}
-
-static void del_done(struct job *j)
-{
-  struct op *o = (struct op *)j;
-  struct node *n = j->n;
-  struct rpc_srv_call *c = op_call(o);
-  if (c) {
-    if (o->rc == CHORD_ENOTFOUND) {
-      rpc_srv_reply_error(c, GRPC_STATUS_NOT_FOUND, "no such file");
-    } else if (o->rc) {
-      rpc_srv_reply_error(c, rpc_err_to_status(o->rc), "deleting failed: %s",
-                          chord_strerror(o->rc));
-    } else {
-      Chord__V1__DeleteResponse resp = CHORD__V1__DELETE_RESPONSE__INIT;
-      Chord__V1__NodeInfo owner;
-      nodeinfo_from_peer(&owner, &n->self);
-      resp.hops = o->hops;
-      resp.owner = &owner;
-      rpc_srv_reply(c, &resp.base);
-    }
-  }
-  free(o);
-}
 
 void svc_on_write(struct rpc_srv_call *call, const ProtobufCMessage *req,
                   void *ud)
@@ -183,22 +36,14 @@ void svc_on_write(struct rpc_srv_call *call, const ProtobufCMessage *req,
   struct route_req rq = {key, true, r->direct, r->hops};
   if (!svc_serve_here(n, call, req, svc_on_write, &rq))
     return;
-  struct op *o = op_new(n, call, &key, r->hops);
-  if (!o)
-    return;
-  o->e = store_entry_create(r->file->name, strlen(r->file->name),
-                            r->file->content.data, r->file->content.len,
-                            node_version_next(n));
-  if (!o->e) {
-    rpc_srv_on_cancel(call, NULL, NULL);
-    free(o);
+  struct store_entry *e = store_entry_create(
+      r->file->name, strlen(r->file->name), r->file->content.data,
+      r->file->content.len, node_version_next(n));
+  if (!e) {
     rpc_srv_reply_error(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     return;
   }
-  node_touch(n, &key);
-  o->j.work = put_work;
-  o->j.done = put_done;
-  jobs_submit(&n->jobs, &o->j);
+  owner_write(n, call, e, r->hops);
 }
 
 void svc_on_read(struct rpc_srv_call *call, const ProtobufCMessage *req,
@@ -213,12 +58,7 @@ void svc_on_read(struct rpc_srv_call *call, const ProtobufCMessage *req,
   struct route_req rq = {key, false, r->direct, r->hops};
   if (!svc_serve_here(n, call, req, svc_on_read, &rq))
     return;
-  struct op *o = op_new(n, call, &key, r->hops);
-  if (!o)
-    return;
-  o->j.work = get_work;
-  o->j.done = get_done;
-  jobs_submit(&n->jobs, &o->j);
+  owner_read(n, call, &key, r->hops);
 }
 
 void svc_on_delete(struct rpc_srv_call *call, const ProtobufCMessage *req,
@@ -233,13 +73,7 @@ void svc_on_delete(struct rpc_srv_call *call, const ProtobufCMessage *req,
   struct route_req rq = {key, true, r->direct, r->hops};
   if (!svc_serve_here(n, call, req, svc_on_delete, &rq))
     return;
-  struct op *o = op_new(n, call, &key, r->hops);
-  if (!o)
-    return;
-  node_touch(n, &key);
-  o->j.work = del_work;
-  o->j.done = del_done;
-  jobs_submit(&n->jobs, &o->j);
+  owner_delete(n, call, &key, r->hops);
 }
 
 void svc_on_lookup(struct rpc_srv_call *call, const ProtobufCMessage *req,

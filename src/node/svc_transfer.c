@@ -121,7 +121,9 @@ static void release_done(struct job *j)
   rpc_client_forget(n->d.client, to.addr);
   node_ring_changed(n, &old_pred, &old_succ);
   handoff_clear(&n->give);
-  if (handoff_drop_range(&n->jobs, n, &from, &upto))
+  /* With replicas we stay the joiner's first one: our copies stay, and
+   * repair's hand-off drops what we no longer replicate. */
+  if (n->o.replicas <= 1 && handoff_drop_range(&n->jobs, n, &from, &upto))
     LOG_WARN("out of memory: handed-over entries stay in the store");
   LOG_INFO("handed the range up to %s over to it", to.addr);
   handoff_unpark(&n->give);

@@ -19,7 +19,7 @@ void xfer_batch_clear(struct xfer_batch *b)
 }
 
 /* Takes the reference e. */
-static int batch_add(struct xfer_batch *b, struct store_entry *e)
+int xfer_batch_add(struct xfer_batch *b, struct store_entry *e)
 {
   if (b->n == b->cap) {
     size_t ncap = b->cap ? b->cap * 2 : 32;
@@ -77,7 +77,7 @@ int xfer_collect_range(struct store *s, const struct chord_id *from,
       break;
     }
     bytes += cost;
-    rc = batch_add(b, e);
+    rc = xfer_batch_add(b, e);
     if (rc)
       break;
   }
@@ -98,7 +98,7 @@ int xfer_collect_changes(struct store *s, const struct chord_id *keys, size_t n,
       b->deleted[b->ndeleted++] = keys[i];
     } else if (rc) {
       return rc; /* telling the receiver "deleted" would lose the file */
-    } else if (batch_add(b, e)) {
+    } else if (xfer_batch_add(b, e)) {
       return CHORD_ENOMEM;
     }
   }
@@ -123,6 +123,7 @@ int xfer_wire_make(const struct xfer_batch *b, struct xfer_wire *w)
     w->files[i].version = e->version;
     w->files[i].key.data = (uint8_t *)e->key.b;
     w->files[i].key.len = CHORD_ID_BYTES;
+    w->files[i].deleted = e->deleted;
     w->ptrs[i] = &w->files[i];
   }
   for (size_t i = 0; i < b->ndeleted; i++) {
@@ -141,10 +142,11 @@ void xfer_wire_free(struct xfer_wire *w)
 }
 
 /* Checks and copies the wire's files and deleted keys into b. A file is
- * refused for a bad name or content over max_file; a deleted key for a
- * length other than 20 bytes. Versions above *max_version raise it (the
- * caller's clock never hands out a version below one it has stored).
- * Returns 0, or CHORD_EINVAL / CHORD_ENOMEM with *why set and b empty.
+ * refused for a bad name, content over max_file, a tombstone with
+ * content, version 0, or a key other than the SHA-1 of its name; a
+ * deleted key for a length other than 20 bytes. Versions above *max_version
+ * raise it (the caller's clock never hands out a version below one it has
+ * stored). Returns 0, or CHORD_EINVAL / CHORD_ENOMEM with *why set and b empty.
  * Any thread. */
 int xfer_batch_from_wire(struct xfer_batch *b, Chord__V1__File *const *files,
                          size_t nf, const ProtobufCBinaryData *deleted,
@@ -170,9 +172,25 @@ int xfer_batch_from_wire(struct xfer_batch *b, Chord__V1__File *const *files,
       *why = "a file is over the size limit";
       goto fail_inval;
     }
-    e = store_entry_create(f->name, len, f->content.data, f->content.len,
-                           f->version);
-    if (!e || batch_add(b, e))
+    if (f->deleted && f->content.len) {
+      *why = "a tombstone carries content";
+      goto fail_inval;
+    }
+    if (f->version == 0) {
+      *why = "a file has no version";
+      goto fail_inval;
+    }
+    e = f->deleted ? store_tombstone_create(f->name, len, f->version)
+                   : store_entry_create(f->name, len, f->content.data,
+                                        f->content.len, f->version);
+    if (e && f->key.len &&
+        (f->key.len != CHORD_ID_BYTES ||
+         memcmp(f->key.data, e->key.b, CHORD_ID_BYTES) != 0)) {
+      store_entry_unref(e);
+      *why = "a file's key is not the SHA-1 of its name";
+      goto fail_inval;
+    }
+    if (!e || xfer_batch_add(b, e))
       goto fail;
     if (f->version > maxv)
       maxv = f->version;

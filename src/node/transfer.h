@@ -34,6 +34,9 @@ struct xfer_wire {
 
 /* Frees what b holds and empties it (b itself is the caller's). */
 void xfer_batch_clear(struct xfer_batch *b);
+/* Appends e to b, taking the reference (dropped on failure): 0 or
+ * CHORD_ENOMEM. */
+int xfer_batch_add(struct xfer_batch *b, struct store_entry *e);
 /* Adds to b the entries of (from, upto] after `after` (NULL: from the
  * start), in clockwise order, until max_bytes of names and content
  * (always at least one); sets b->more when some remain. Any thread.

@@ -195,7 +195,7 @@ class Node(Proc):
         self.id = node_id if node_id is not None else sha1_int(self.addr)
         args = [os.path.join(BIN, "chord-node"), "--listen", self.addr,
                 "--supernode", cluster.sn_addr, "--id", id_hex(self.id),
-                "--log-level", "debug"] + list(extra)
+                "--log-level", "debug"] + cluster.node_args + list(extra)
         if "--stabilize-interval" not in extra:
             # Maintenance ticks fast, so that tests see repairs quickly.
             args += ["--stabilize-interval", STABILIZE]
@@ -228,8 +228,9 @@ class Node(Proc):
 class Cluster:
     """A supernode plus nodes on 127.0.0.1, torn down on exit."""
 
-    def __init__(self, sn_args=(), sn_port=None):
+    def __init__(self, sn_args=(), sn_port=None, node_args=()):
         self.dir = tmpdir()
+        self.node_args = list(node_args)  # given to every node
         self.sn_port = sn_port or free_ports(1)[0]
         self.sn_addr = "127.0.0.1:%d" % self.sn_port
         self.sn_args = list(sn_args)
@@ -429,3 +430,113 @@ def owners(ids, names):
     before a failure: afterwards the dead node is gone from the list)."""
     s = sorted(ids)
     return {name: successor(s, sha1_int(name)) for name in names}
+
+
+# ---- replication: where the copies are, counted from each node's state ----
+
+
+def replication_flags(r=3, repair="1s", grace=None):
+    """chord-node flags for a replicated ring: R copies, a fast repair
+    timer (tests see repairs quickly), and optionally the tombstone grace."""
+    out = ["--replicas", str(r), "--repair-interval", repair]
+    if grace is not None:
+        out += ["--tombstone-grace", grace]
+    return out
+
+
+def held(node, timeout=5):
+    """{key (int): (version, deleted)} for every entry node holds,
+    tombstones too, from Status(list_keys)."""
+    st = node.stub.Status(N.StatusRequest(list_keys=True), timeout=timeout * SLOW)
+    return {int.from_bytes(kv.key, "big"): (kv.version, kv.deleted)
+            for kv in st.held}
+
+
+def holdings(cluster, nodes=None, timeout=5):
+    """{node id: held(node)} over the live nodes (or those given)."""
+    nodes = cluster.live() if nodes is None else list(nodes)
+    return {n.id: held(n, timeout) for n in nodes}
+
+
+def replica_set(ids, key, r):
+    """Brute force: the owner of key and its next r - 1 successors among
+    ids (all of them when there are fewer than r)."""
+    s = sorted(ids)
+    k = s.index(successor(s, key))
+    return [s[(k + j) % len(s)] for j in range(min(r, len(s)))]
+
+
+def replication_problems(cluster, r, nodes=None, hold=None, keys=None):
+    """Checks every key any live node holds against the brute force:
+    all entries of a key (live copies and tombstones, on any node) carry
+    the same, newest, version; a key whose newest entry is live is held
+    live by exactly its replica set (replica_set over the live ids).
+    Returns (problems: list of one-line descriptions, stats: dict with
+    keys (live keys), copies_ok (those placed right), tombstoned (keys
+    whose newest entry is a tombstone), stale (keys with an older entry
+    somewhere)). hold: a holdings() result to check instead of asking;
+    keys: check only these keys (ints), e.g. those written before a
+    failure while a writer is still adding others."""
+    nodes = cluster.live() if nodes is None else list(nodes)
+    ids = sorted(n.id for n in nodes)
+    hold = holdings(cluster, nodes) if hold is None else hold
+    by_key = {}
+    for nid, h in hold.items():
+        for key, (ver, dead) in h.items():
+            by_key.setdefault(key, []).append((nid, ver, dead))
+    s8 = lambda i: id_hex(i)[:8]  # noqa: E731
+    problems = []
+    stats = {"keys": 0, "copies_ok": 0, "tombstoned": 0, "stale": 0}
+    for key in sorted(by_key):
+        if keys is not None and key not in keys:
+            continue
+        entries = by_key[key]
+        vmax = max(v for _, v, _ in entries)
+        top = {d for _, v, d in entries if v == vmax}
+        old = [(nid, v, d) for nid, v, d in entries if v != vmax]
+        if old:
+            stats["stale"] += 1
+            problems.append("key %s: newest version %d, but %s" % (
+                s8(key), vmax, ", ".join(
+                    "%s holds %s v%d" % (s8(nid), "tombstone" if d else "copy", v)
+                    for nid, v, d in old)))
+        if len(top) > 1:
+            problems.append("key %s: version %d is both a copy and a tombstone"
+                            % (s8(key), vmax))
+        if True in top and False not in top:
+            stats["tombstoned"] += 1
+            continue
+        stats["keys"] += 1
+        holders = sorted(nid for nid, v, d in entries if v == vmax and not d)
+        want = replica_set(ids, key, r)
+        if sorted(want) == holders:
+            stats["copies_ok"] += 1
+        else:
+            problems.append("key %s v%d: %d copies on %s; want %d on %s" % (
+                s8(key), vmax, len(holders), [s8(i) for i in holders],
+                len(want), [s8(i) for i in want]))
+    return problems, stats
+
+
+def wait_replicated(cluster, timeout, r, since=None, nodes=None, step=0.2,
+                    keys=None):
+    """Waits until replication_problems finds none (timeout scaled by
+    SLOW) and returns (seconds since `since` or now, stats). Fails with
+    the number of problems and the first few when the deadline passes."""
+    t0 = time.monotonic() if since is None else since
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        try:
+            problems, stats = replication_problems(cluster, r, nodes,
+                                                   keys=keys)
+        except grpc.RpcError as e:
+            problems, stats = ["Status(list_keys): %s %s"
+                               % (e.code(), e.details())], None
+        if not problems:
+            return time.monotonic() - t0, stats
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                "replication has not converged after %.1fs: %d problem(s) "
+                "(stats %s), first:\n  %s" % (timeout * SLOW, len(problems),
+                                               stats, "\n  ".join(problems[:10])))
+        time.sleep(step)

@@ -169,6 +169,14 @@ class Writer(threading.Thread):
         test.assertEqual(self.errors, [], "writes failed without retry")
 
 
+def cluster(**kw):
+    """A cluster whose nodes keep one copy of each file (--replicas 1):
+    these tests check that each file lives on its owner alone and moves
+    with its range at joins, leaves and restarts; test_replication.py
+    covers R = 3."""
+    return T.Cluster(node_args=["--replicas", "1"], **kw)
+
+
 class FilesTest(T.ClusterTest):
     def tearDown(self):
         # ClusterTest.tearDown looks at self._outcome.success, which Python
@@ -251,7 +259,7 @@ class FilesTest(T.ClusterTest):
 
     def test_write_read_delete_300_files(self):
         rng = random.Random(101)
-        self.c = T.Cluster()
+        self.c = cluster()
         self.c.start_nodes(fixed_ids(11, 8))
         nodes = self.c.live()
         work = T.tmpdir()
@@ -418,7 +426,7 @@ class FilesTest(T.ClusterTest):
     def test_joins_and_leaves_keep_every_acknowledged_write(self):
         rng = random.Random(202)
         ids = fixed_ids(21, 12)
-        self.c = T.Cluster()
+        self.c = cluster()
         original = self.c.start_nodes(ids[:8])
         acked, lock = {}, threading.Lock()
         used = set()
@@ -493,7 +501,7 @@ class FilesTest(T.ClusterTest):
 
     def test_lookup_owner_path_and_hops(self):
         rng = random.Random(303)
-        self.c = T.Cluster()
+        self.c = cluster()
         ids = fixed_ids(31, 16)
         self.c.start_nodes(ids)
         nodes = self.c.live()
@@ -560,7 +568,7 @@ class FilesTest(T.ClusterTest):
 
     def test_dir_store_survives_restart_and_keeps_names_inside(self):
         rng = random.Random(404)
-        self.c = T.Cluster()
+        self.c = cluster()
         root = T.tmpdir()
         parent = os.path.join(root, "p1", "p2")
         os.makedirs(parent)
@@ -614,7 +622,7 @@ class FilesTest(T.ClusterTest):
 
     def test_dir_store_node_sigkilled_and_restarted(self):
         rng = random.Random(405)
-        self.c = T.Cluster(sn_args=["--heartbeat", "300ms",
+        self.c = cluster(sn_args=["--heartbeat", "300ms",
                                     "--heartbeat-timeout", "1500ms"])
         ids = fixed_ids(42, 3)
         data_dir = os.path.join(T.tmpdir(), "data")
@@ -651,7 +659,7 @@ class FilesTest(T.ClusterTest):
 
     def test_bad_input_refused_and_nothing_stored(self):
         rng = random.Random(505)
-        self.c = T.Cluster()
+        self.c = cluster()
         ids = fixed_ids(51, 3)
         small = self.c.add_node(ids[0], extra=["--max-file-size", "1M"])
         others = [self.c.add_node(i) for i in ids[1:]]
@@ -817,7 +825,7 @@ class FilesTest(T.ClusterTest):
     def test_long_key_transfer_renews_the_join_lease(self):
         """A joiner that takes over more data than its lease allows renews
         the lease instead of having PostJoin refused and starting over."""
-        self.c = T.Cluster(sn_args=["--lease", "200ms"])
+        self.c = cluster(sn_args=["--lease", "200ms"])
         a = self.c.add_node(1 << 159)
         blob = os.urandom(8 << 20)
         names = ["big-%d" % i for i in range(12)]

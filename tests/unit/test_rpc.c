@@ -116,6 +116,8 @@ static void fwd_done(struct rpc_result *r, void *ud)
   free(fw);
 }
 
+static unsigned method_index(const char *name);
+
 static void h_forward(struct rpc_srv_call *call, const ProtobufCMessage *req,
                       void *ud)
 {
@@ -126,7 +128,7 @@ static void h_forward(struct rpc_srv_call *call, const ProtobufCMessage *req,
   assert_non_null(fw);
   fw->in = call;
   struct rpc_req r = {.target = f->addr2,
-                      .method = rpc_method_path(NODE_SVC, 11),
+                      .method = rpc_method_path(NODE_SVC, method_index("Ping")),
                       .msg = &p.base,
                       .resp_desc = &chord__v1__ping_response__descriptor,
                       .deadline = rpc_srv_deadline(call)};

@@ -86,7 +86,6 @@ static void assert_entry(const struct store_entry *e, const char *name,
 static void test_transfer_decode_good_files(void **state)
 {
   struct fixture *f = *state;
-  static const uint8_t junk_key[5] = {1, 2, 3, 4, 5};
   Chord__V1__File files[4] = {
       wire_file("a", "x", 1, 5),
       wire_file("dir/\303\274ber.txt", "hello", 5, 100),
@@ -94,10 +93,11 @@ static void test_transfer_decode_good_files(void **state)
       wire_file("big", f->content, MAX_FILE, 1),
   };
   Chord__V1__File *ptrs[4] = {&files[0], &files[1], &files[2], &files[3]};
-  /* The wire's key field is not trusted: the key is SHA-1 of the name. */
-  files[0].key.data = (uint8_t *)junk_key;
-  files[0].key.len = sizeof(junk_key);
-  struct chord_id d0, d1;
+  /* A key, when the wire carries one, is the SHA-1 of the name. */
+  struct chord_id k1, d0, d1;
+  chord_id_sha1_str(&k1, "dir/\303\274ber.txt");
+  files[1].key.data = k1.b;
+  files[1].key.len = CHORD_ID_BYTES;
   chord_id_sha1_str(&d0, "gone");
   chord_id_sha1_str(&d1, "also gone");
   ProtobufCBinaryData del[2] = {{CHORD_ID_BYTES, d0.b}, {CHORD_ID_BYTES, d1.b}};
@@ -175,6 +175,20 @@ static void test_transfer_decode_refuses_bad_input(void **state)
   assert_refused(f, &file, CHORD_ID_BYTES);
   file = wire_file("over", f->content, MAX_FILE + 1, 1);
   assert_refused(f, &file, CHORD_ID_BYTES);
+  /* A corrupt page: a key that is not SHA-1 of the name (wrong bytes or
+   * a wrong length), version 0, a tombstone with content. */
+  static const uint8_t junk_key[CHORD_ID_BYTES] = {1, 2, 3, 4, 5};
+  file = wire_file("keyed", "x", 1, 1);
+  file.key.data = (uint8_t *)junk_key;
+  file.key.len = CHORD_ID_BYTES;
+  assert_refused(f, &file, CHORD_ID_BYTES);
+  file.key.len = 5;
+  assert_refused(f, &file, CHORD_ID_BYTES);
+  file = wire_file("unversioned", "x", 1, 0);
+  assert_refused(f, &file, CHORD_ID_BYTES);
+  file = wire_file("tomb", "x", 1, 3);
+  file.deleted = true;
+  assert_refused(f, &file, CHORD_ID_BYTES);
   /* Deleted keys of 19, 21 and 0 bytes (nf 1: the good file only). */
   assert_refused(f, NULL, CHORD_ID_BYTES - 1);
   assert_refused(f, NULL, CHORD_ID_BYTES + 1);
@@ -192,6 +206,18 @@ static void test_transfer_decode_refuses_bad_input(void **state)
   assert_int_equal(f->b.n, 2);
   assert_int_equal(f->b.entries[0]->name_len, NAME_MAX_BYTES);
   assert_int_equal(f->b.entries[1]->len, MAX_FILE);
+  xfer_batch_clear(&f->b);
+
+  /* A tombstone decodes as one: deleted, no content, its version. */
+  Chord__V1__File tomb = wire_file("tomb", NULL, 0, 9);
+  Chord__V1__File *tp = &tomb;
+  tomb.deleted = true;
+  assert_int_equal(
+      xfer_batch_from_wire(&f->b, &tp, 1, NULL, 0, MAX_FILE, &maxv, &why), 0);
+  assert_int_equal(f->b.n, 1);
+  assert_true(f->b.entries[0]->deleted);
+  assert_int_equal(f->b.entries[0]->len, 0);
+  assert_int_equal(f->b.entries[0]->version, 9);
 }
 
 /* A random name of len bytes from ASCII 1..0x7f and, rarely, bytes that
@@ -244,7 +270,7 @@ static void test_transfer_decode_fuzz(void **state)
         files[i].name = NULL;
         good = false;
       }
-      want_ok = want_ok && good && clen <= MAX_FILE;
+      want_ok = want_ok && good && clen <= MAX_FILE && files[i].version > 0;
       if (files[i].version > want_maxv)
         want_maxv = files[i].version;
     }

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/* One op per client request the owner serves; its steps run as store
+ * jobs and replica fan-outs, each continuing the next, and the op is
+ * freed after its answer. A client that gave up (the call cancelled)
+ * still has its write finished everywhere: only the answer is skipped. */
+#include "node/owner.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "chord/v1/node.pb-c.h"
+#include "common/err.h"
+#include "common/nodeinfo.h"
+#include "node/node.h"
+#include "node/repair.h"
+#include "node/replica.h"
+
+struct op {
+  struct job j;
+  struct rpc_srv_call *call; /* NULL once the server answered it itself */
+  struct chord_id key;
+  struct store_entry *e; /* the entry stored, read or replaced */
+  uint32_t hops;
+  int rc;
+};
+
+static void op_on_cancel(struct rpc_srv_call *call, void *ud)
+{
+  struct op *o = ud;
+  (void)call;
+  o->call = NULL;
+}
+
+static struct op *op_new(struct node *n, struct rpc_srv_call *call,
+                         const struct chord_id *key, uint32_t hops)
+{
+  struct op *o = calloc(1, sizeof(*o));
+  if (!o) {
+    rpc_srv_reply_error(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return NULL;
+  }
+  o->j.n = n;
+  o->call = call;
+  o->key = *key;
+  o->hops = hops;
+  rpc_srv_on_cancel(call, op_on_cancel, o);
+  return o;
+}
+
+/* Claims the op's call for answering; NULL when already answered. */
+static struct rpc_srv_call *op_call(struct op *o)
+{
+  struct rpc_srv_call *c = o->call;
+  o->call = NULL;
+  if (c)
+    rpc_srv_on_cancel(c, NULL, NULL);
+  return c;
+}
+
+static void op_free(struct op *o)
+{
+  struct rpc_srv_call *c = op_call(o);
+  if (c) /* every path answers before this; a safety net */
+    rpc_srv_reply_error(c, GRPC_STATUS_INTERNAL, "no answer");
+  store_entry_unref(o->e);
+  free(o);
+}
+
+static void reply_store_error(struct rpc_srv_call *c, int rc, const char *what)
+{
+  rpc_srv_reply_error(c, rpc_err_to_status(rc), "%s failed: %s", what,
+                      chord_strerror(rc));
+}
+
+static void submit(struct op *o, job_cb work, job_cb done)
+{
+  o->j.work = work;
+  o->j.done = done;
+  jobs_submit(&o->j.n->jobs, &o->j);
+}
+
+/* ---- write and delete: stored here, then on the replica set ----------- */
+
+static void on_replicated(void *ud, unsigned copies)
+{
+  struct op *o = ud;
+  struct node *n = o->j.n;
+  struct rpc_srv_call *c = op_call(o);
+  Chord__V1__NodeInfo owner;
+  nodeinfo_from_peer(&owner, &n->self);
+  if (c && o->e->deleted) {
+    Chord__V1__DeleteResponse resp = CHORD__V1__DELETE_RESPONSE__INIT;
+    resp.hops = o->hops;
+    resp.owner = &owner;
+    resp.version = o->e->version;
+    resp.copies = copies + 1;
+    rpc_srv_reply(c, &resp.base);
+  } else if (c) {
+    Chord__V1__WriteResponse resp = CHORD__V1__WRITE_RESPONSE__INIT;
+    resp.hops = o->hops;
+    resp.owner = &owner;
+    resp.version = o->e->version;
+    resp.copies = copies + 1;
+    rpc_srv_reply(c, &resp.base);
+  }
+  op_free(o);
+}
+
+static void put_work(struct job *j)
+{
+  struct op *o = (struct op *)j;
+  o->rc = store_put(j->n->store, o->e, STORE_PUT_IF_NEWER);
+  if (o->rc == CHORD_EEXIST)
+    o->rc = 0; /* a newer version is here already: replicate ours anyway */
+}
+
+static void put_done(struct job *j)
+{
+  struct op *o = (struct op *)j;
+  if (o->rc) {
+    struct rpc_srv_call *c = op_call(o);
+    if (c)
+      reply_store_error(c, o->rc, o->e->deleted ? "deleting" : "storing");
+    op_free(o);
+    return;
+  }
+  replica_send(j->n, o->e, on_replicated, o);
+}
+
+static void store_and_replicate(struct op *o)
+{
+  node_touch(o->j.n, &o->key);
+  submit(o, put_work, put_done);
+}
+
+void owner_write(struct node *n, struct rpc_srv_call *call,
+                 struct store_entry *e, uint32_t hops)
+{
+  struct op *o = op_new(n, call, &e->key, hops);
+  if (!o) {
+    store_entry_unref(e);
+    return;
+  }
+  o->e = e;
+  store_and_replicate(o);
+}
+
+/* ---- read: here, else the newest any other replica holds -------------- */
+
+static void get_work(struct job *j)
+{
+  struct op *o = (struct op *)j;
+  o->rc = store_get(j->n->store, &o->key, &o->e);
+}
+
+static void reply_file(struct op *o)
+{
+  struct node *n = o->j.n;
+  struct rpc_srv_call *c = op_call(o);
+  if (!c)
+    return;
+  if (!o->e || o->e->deleted) {
+    rpc_srv_reply_error(c, GRPC_STATUS_NOT_FOUND, "no such file");
+    return;
+  }
+  Chord__V1__ReadResponse resp = CHORD__V1__READ_RESPONSE__INIT;
+  Chord__V1__File f = CHORD__V1__FILE__INIT;
+  Chord__V1__NodeInfo owner;
+  nodeinfo_from_peer(&owner, &n->self);
+  f.name = o->e->name;
+  f.content.data = o->e->content;
+  f.content.len = o->e->len;
+  f.version = o->e->version;
+  f.key.data = o->e->key.b;
+  f.key.len = CHORD_ID_BYTES;
+  resp.file = &f;
+  resp.hops = o->hops;
+  resp.owner = &owner;
+  rpc_srv_reply(c, &resp.base);
+}
+
+static void repair_put_work(struct job *j)
+{
+  struct op *o = (struct op *)j;
+  store_put(j->n->store, o->e, STORE_PUT_IF_NEWER);
+}
+
+static void repair_put_done(struct job *j)
+{
+  op_free((struct op *)j);
+}
+
+/* Keeps in o->e the newer of ours and best (taking best's reference);
+ * true when best was newer. */
+static bool take_newer(struct op *o, struct store_entry *best)
+{
+  if (!best || (o->e && store_entry_cmp(o->e, best) >= 0)) {
+    store_entry_unref(best);
+    return false;
+  }
+  store_entry_unref(o->e);
+  o->e = best;
+  return true;
+}
+
+/* A replica had newer than we: answer, then keep a copy (read repair). */
+static void on_read_fetched(void *ud, struct store_entry *best)
+{
+  struct op *o = ud;
+  bool newer = take_newer(o, best);
+  reply_file(o);
+  if (!newer) {
+    op_free(o);
+    return;
+  }
+  submit(o, repair_put_work, repair_put_done);
+}
+
+/* Whether the replicas must be asked too: we lack the key, or our range
+ * is not known in step with them (a pause, a new range). */
+static bool ask_replicas(struct op *o)
+{
+  return o->rc == CHORD_ENOTFOUND || (o->rc == 0 && !repair_synced(o->j.n));
+}
+
+static void get_done(struct job *j)
+{
+  struct op *o = (struct op *)j;
+  if (ask_replicas(o)) {
+    if (o->rc == CHORD_ENOTFOUND)
+      o->e = NULL;
+    replica_fetch(j->n, &o->key, on_read_fetched, o);
+    return;
+  }
+  if (o->rc) {
+    struct rpc_srv_call *c = op_call(o);
+    if (c)
+      reply_store_error(c, o->rc, "reading");
+  } else {
+    reply_file(o);
+  }
+  op_free(o);
+}
+
+void owner_read(struct node *n, struct rpc_srv_call *call,
+                const struct chord_id *key, uint32_t hops)
+{
+  struct op *o = op_new(n, call, key, hops);
+  if (o)
+    submit(o, get_work, get_done);
+}
+
+/* ---- delete: a tombstone where a live entry was ----------------------- */
+
+static void tombstone(struct op *o, const struct store_entry *live)
+{
+  struct node *n = o->j.n;
+  struct store_entry *t =
+      store_tombstone_create(live->name, live->name_len, node_version_next(n));
+  store_entry_unref(o->e);
+  o->e = t;
+  if (!t) {
+    struct rpc_srv_call *c = op_call(o);
+    if (c)
+      rpc_srv_reply_error(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    op_free(o);
+    return;
+  }
+  store_and_replicate(o);
+}
+
+static void on_delete_fetched(void *ud, struct store_entry *best)
+{
+  struct op *o = ud;
+  take_newer(o, best);
+  if (!o->e || o->e->deleted) {
+    struct rpc_srv_call *c = op_call(o);
+    if (c)
+      rpc_srv_reply_error(c, GRPC_STATUS_NOT_FOUND, "no such file");
+    op_free(o);
+    return;
+  }
+  struct store_entry *live = store_entry_ref(o->e);
+  tombstone(o, live);
+  store_entry_unref(live);
+}
+
+static void del_get_done(struct job *j)
+{
+  struct op *o = (struct op *)j;
+  struct rpc_srv_call *c;
+  if (ask_replicas(o)) {
+    if (o->rc == CHORD_ENOTFOUND)
+      o->e = NULL;
+    replica_fetch(j->n, &o->key, on_delete_fetched, o);
+    return;
+  }
+  if (o->rc == 0 && !o->e->deleted) {
+    struct store_entry *live = store_entry_ref(o->e);
+    tombstone(o, live);
+    store_entry_unref(live);
+    return;
+  }
+  c = op_call(o);
+  if (c && o->rc)
+    reply_store_error(c, o->rc, "deleting");
+  else if (c)
+    rpc_srv_reply_error(c, GRPC_STATUS_NOT_FOUND, "no such file");
+  op_free(o);
+}
+
+void owner_delete(struct node *n, struct rpc_srv_call *call,
+                  const struct chord_id *key, uint32_t hops)
+{
+  struct op *o = op_new(n, call, key, hops);
+  if (o)
+    submit(o, get_work, del_get_done);
+}
