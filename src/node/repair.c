@@ -135,6 +135,7 @@ static void send_digest(struct node *n, unsigned bits, bool digests_only)
   req.digests_only = digests_only;
   rp->bits = bits;
   rp->digests_only = digests_only;
+  rp->bytes += protobuf_c_message_get_packed_size(&req.base);
   peer_call(n->d.client, rp->targets[rp->ti].addr, PEER_SYNC_DIGEST, &req.base,
             n->o.rpc_timeout_ms, on_digest, n);
   free(b);
@@ -309,6 +310,7 @@ static void pull_next(struct node *n)
   Chord__V1__FetchRequest req = CHORD__V1__FETCH_REQUEST__INIT;
   req.n_keys = k;
   req.keys = keys;
+  rp->bytes += protobuf_c_message_get_packed_size(&req.base);
   peer_call(n->d.client, rp->targets[rp->ti].addr, PEER_FETCH, &req.base,
             n->o.rpc_timeout_ms, on_fetched, n);
   free(keys);
@@ -317,11 +319,12 @@ static void pull_next(struct node *n)
 /* ---- push: what we have newer ----------------------------------------- */
 
 static void on_pushed(struct node *n, void *ud, bool ok, size_t sent,
-                      const struct rpc_status *st)
+                      uint64_t bytes, const struct rpc_status *st)
 {
   struct repair *rp = &n->repair;
   (void)ud;
   rp->pushed += sent;
+  rp->bytes += bytes;
   if (cut_short(n))
     return;
   if (!ok) {

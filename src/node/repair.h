@@ -51,6 +51,7 @@ struct repair {
   uint64_t last_tick_ms; /* the last maintenance tick */
   /* Totals, for Status. */
   uint64_t rounds, pushed, pulled;
+  uint64_t bytes;            /* of the requests sent */
   uint64_t under_replicated; /* keys some replica lacked, last round */
 };
 

@@ -84,11 +84,12 @@ static void drop_done(struct job *j)
 static void send_next(struct node *n);
 
 static void on_sent(struct node *n, void *ud, bool ok, size_t sent,
-                    const struct rpc_status *st)
+                    uint64_t bytes, const struct rpc_status *st)
 {
   struct repair_gc *g = &n->gc;
   (void)ud;
   (void)sent;
+  n->repair.bytes += bytes;
   if (cut_short(n))
     return;
   if (!ok) {

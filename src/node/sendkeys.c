@@ -17,6 +17,7 @@ struct sendkeys {
   struct chord_peer to;
   struct chord_id *keys;
   size_t nk, i, next, sent;
+  uint64_t bytes;
   struct xfer_batch batch;
   int rc;
   sendkeys_cb cb;
@@ -25,7 +26,7 @@ struct sendkeys {
 
 static void finish(struct sendkeys *sk, bool ok, const struct rpc_status *st)
 {
-  sk->cb(sk->j.n, sk->ud, ok, sk->sent, st);
+  sk->cb(sk->j.n, sk->ud, ok, sk->sent, sk->bytes, st);
   xfer_batch_clear(&sk->batch);
   free(sk->keys);
   free(sk);
@@ -109,6 +110,7 @@ static void collect_done(struct job *j)
   req.from = &me;
   req.n_files = sk->batch.n;
   req.files = w.ptrs;
+  sk->bytes += protobuf_c_message_get_packed_size(&req.base);
   peer_call(n->d.client, sk->to.addr, PEER_REPLICATE, &req.base,
             n->o.rpc_timeout_ms, on_sent, sk);
   xfer_wire_free(&w);
@@ -127,7 +129,7 @@ void sendkeys_start(struct node *n, const struct chord_peer *to,
     memset(&st, 0, sizeof(st));
     st.code = GRPC_STATUS_RESOURCE_EXHAUSTED;
     snprintf(st.message, sizeof(st.message), "out of memory");
-    cb(n, ud, false, 0, &st);
+    cb(n, ud, false, 0, 0, &st);
     return;
   }
   if (nk)

@@ -14,10 +14,10 @@
 
 struct node;
 
-/* ok: every page arrived; sent: entries the peer took; st: the failure
- * (NULL when ok). */
+/* ok: every page arrived; sent: entries the peer took, in bytes of
+ * requests; st: the failure (NULL when ok). */
 typedef void (*sendkeys_cb)(struct node *n, void *ud, bool ok, size_t sent,
-                            const struct rpc_status *st);
+                            uint64_t bytes, const struct rpc_status *st);
 
 /* Sends the entries under keys[0..nk) (copied) to `to`; cb runs once. */
 void sendkeys_start(struct node *n, const struct chord_peer *to,

@@ -68,6 +68,7 @@ static int status_replication(struct node *n, const struct stat_job *sj,
   resp->repair_pushed = n->repair.pushed;
   resp->repair_pulled = n->repair.pulled;
   resp->under_replicated = n->repair.under_replicated;
+  resp->repair_bytes = n->repair.bytes;
   if (!sj->list_keys || sj->nheld == 0)
     return 0;
   *kvs = calloc(sj->nheld, sizeof(**kvs));
