@@ -38,22 +38,30 @@ static void fwd_on_cancel(struct rpc_srv_call *call, void *ud)
   f->in = NULL;
 }
 
-/* The deadline of a forward: the caller's less FORWARD_MARGIN_MS, capped
- * at hop_ms from now (cap_ms when the caller set none). */
+/* Half the caller's time left (less FORWARD_MARGIN_MS), so that one
+ * failure leaves time to try another way and to answer, and at most
+ * hop_ms (cap_ms when the caller set none). Each hop further on thus
+ * waits less than the one before it, and a node behind a dead one
+ * answers before its caller gives up on it. */
+int64_t forward_budget_ms(gpr_timespec in_deadline, uint64_t hop_ms,
+                          uint64_t cap_ms)
+{
+  int64_t in = rpc_ms_until(in_deadline);
+  int64_t ms = (int64_t)hop_ms;
+  if (in == INT64_MAX) {
+    if ((int64_t)cap_ms < ms)
+      ms = (int64_t)cap_ms;
+  } else if ((in - FORWARD_MARGIN_MS) / 2 < ms) {
+    ms = (in - FORWARD_MARGIN_MS) / 2;
+  }
+  return ms < 1 ? 1 : ms;
+}
+
 static gpr_timespec forward_deadline(const struct rpc_srv_call *call,
                                      const struct forward_opts *o)
 {
-  int64_t in = rpc_ms_until(rpc_srv_deadline(call));
-  int64_t ms = (int64_t)o->hop_ms;
-  if (in == INT64_MAX) {
-    if ((int64_t)o->cap_ms < ms)
-      ms = (int64_t)o->cap_ms;
-  } else if (in - FORWARD_MARGIN_MS < ms) {
-    ms = in - FORWARD_MARGIN_MS;
-  }
-  if (ms < 1)
-    ms = 1;
-  return rpc_deadline_in(ms);
+  return rpc_deadline_in(
+      forward_budget_ms(rpc_srv_deadline(call), o->hop_ms, o->cap_ms));
 }
 
 static void fwd_done(struct rpc_result *r, void *ud);

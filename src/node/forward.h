@@ -44,4 +44,10 @@ void forward_next(struct rpc_client *c, struct rpc_srv_call *call,
                   bool direct, const struct route_req *rq,
                   const struct forward_opts *o);
 
+/* How long one outbound call may take on behalf of a call whose deadline
+ * is in_deadline: half its time left less FORWARD_MARGIN_MS, at most
+ * hop_ms; cap_ms when it has none. At least 1. */
+int64_t forward_budget_ms(gpr_timespec in_deadline, uint64_t hop_ms,
+                          uint64_t cap_ms);
+
 #endif

@@ -21,6 +21,7 @@ struct op {
   struct chord_id key;
   struct store_entry *e; /* the entry stored, read or replaced */
   uint32_t hops;
+  gpr_timespec deadline; /* the client's (infinite when it set none) */
   int rc;
 };
 
@@ -43,6 +44,7 @@ static struct op *op_new(struct node *n, struct rpc_srv_call *call,
   o->call = call;
   o->key = *key;
   o->hops = hops;
+  o->deadline = rpc_srv_deadline(call);
   rpc_srv_on_cancel(call, op_on_cancel, o);
   return o;
 }
@@ -124,7 +126,7 @@ static void put_done(struct job *j)
     op_free(o);
     return;
   }
-  replica_send(j->n, o->e, on_replicated, o);
+  replica_send(j->n, o->e, o->deadline, on_replicated, o);
 }
 
 static void store_and_replicate(struct op *o)
@@ -229,7 +231,7 @@ static void get_done(struct job *j)
   if (ask_replicas(o)) {
     if (o->rc == CHORD_ENOTFOUND)
       o->e = NULL;
-    replica_fetch(j->n, &o->key, on_read_fetched, o);
+    replica_fetch(j->n, &o->key, o->deadline, on_read_fetched, o);
     return;
   }
   if (o->rc) {
@@ -292,7 +294,7 @@ static void del_get_done(struct job *j)
   if (ask_replicas(o)) {
     if (o->rc == CHORD_ENOTFOUND)
       o->e = NULL;
-    replica_fetch(j->n, &o->key, on_delete_fetched, o);
+    replica_fetch(j->n, &o->key, o->deadline, on_delete_fetched, o);
     return;
   }
   if (o->rc == 0 && !o->e->deleted) {

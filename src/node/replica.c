@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Fan-out to the replica set: one Replicate (or Fetch) per member in
- * parallel, each with the hop timeout as its deadline; the answers are
- * counted and the caller's callback runs once the last one is in. */
+ * parallel, each waiting as a forward would (forward_budget_ms); the answers
+ * are counted and the caller's callback runs once the last one is in. */
 #include "node/replica.h"
 
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "chord/v1/node.pb-c.h"
 #include "common/log.h"
 #include "common/nodeinfo.h"
+#include "node/forward.h"
 #include "node/node.h"
 #include "node/peer.h"
 
@@ -18,6 +19,7 @@ struct fan {
   struct node *n;
   struct store_entry *e;    /* send: the entry; fetch: the best answer */
   struct chord_id key;      /* fetch: the key asked for */
+  gpr_timespec deadline;    /* of the call this fan-out serves */
   struct chord_peer *tried; /* succ_len peers at most */
   size_t ntried;
   unsigned pending, ok;
@@ -79,6 +81,14 @@ static void fan_finish(struct fan *f)
   free(f);
 }
 
+/* The wait for one call of the fan-out. */
+static uint64_t call_ms(const struct fan *f)
+{
+  const struct node *n = f->n;
+  return (uint64_t)forward_budget_ms(f->deadline, n->o.hop_timeout_ms,
+                                     n->o.rpc_timeout_ms);
+}
+
 static bool was_tried(const struct fan *f, const struct chord_id *id)
 {
   for (size_t i = 0; i < f->ntried; i++)
@@ -115,8 +125,8 @@ static void send_to(struct fan *f, const struct chord_peer *p)
   req.from = &me;
   req.n_files = 1;
   req.files = files;
-  peer_call(n->d.client, p->addr, PEER_REPLICATE, &req.base,
-            n->o.hop_timeout_ms, on_sent, c);
+  peer_call(n->d.client, p->addr, PEER_REPLICATE, &req.base, call_ms(f),
+            on_sent, c);
 }
 
 /* The next live successor not tried yet, or NULL. */
@@ -148,7 +158,8 @@ static void on_sent(struct rpc_result *r, void *ud)
       node_peer_failed(n, &c->to);
     /* Its successor takes its place in the replica set. */
     const struct chord_peer *p = next_candidate(f);
-    if (p && f->ok + f->pending < others_wanted(n))
+    if (p && f->ok + f->pending < others_wanted(n) &&
+        rpc_ms_until(f->deadline) > FORWARD_MARGIN_MS)
       send_to(f, p);
   }
   free(c);
@@ -156,8 +167,8 @@ static void on_sent(struct rpc_result *r, void *ud)
     fan_finish(f);
 }
 
-void replica_send(struct node *n, struct store_entry *e, replica_sent_cb cb,
-                  void *ud)
+void replica_send(struct node *n, struct store_entry *e, gpr_timespec deadline,
+                  replica_sent_cb cb, void *ud)
 {
   struct chord_peer t[FINGER_SUCC_MAX];
   struct fan *f = fan_new(n);
@@ -167,6 +178,7 @@ void replica_send(struct node *n, struct store_entry *e, replica_sent_cb cb,
     return;
   }
   f->e = store_entry_ref(e);
+  f->deadline = deadline;
   f->sent = cb;
   f->ud = ud;
   k = replica_targets(n, t, others_wanted(n));
@@ -217,7 +229,7 @@ static void on_fetched(struct rpc_result *r, void *ud)
 }
 
 void replica_fetch(struct node *n, const struct chord_id *key,
-                   replica_fetched_cb cb, void *ud)
+                   gpr_timespec deadline, replica_fetched_cb cb, void *ud)
 {
   struct chord_peer t[FINGER_SUCC_MAX];
   struct fan *f = fan_new(n);
@@ -229,6 +241,7 @@ void replica_fetch(struct node *n, const struct chord_id *key,
     return;
   }
   f->key = *key;
+  f->deadline = deadline;
   f->fetched = cb;
   f->ud = ud;
   req.n_keys = 1;
@@ -242,8 +255,8 @@ void replica_fetch(struct node *n, const struct chord_id *key,
     c->f = f;
     c->to = t[i];
     f->pending++;
-    peer_call(n->d.client, t[i].addr, PEER_FETCH, &req.base,
-              n->o.hop_timeout_ms, on_fetched, c);
+    peer_call(n->d.client, t[i].addr, PEER_FETCH, &req.base, call_ms(f),
+              on_fetched, c);
   }
   if (--f->pending == 0)
     fan_finish(f);

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <grpc/support/time.h>
+
 #include "common/finger.h"
 #include "node/store.h"
 
@@ -22,14 +24,17 @@ typedef void (*replica_fetched_cb)(void *ud, struct store_entry *best);
  * the other members of our replica set when max is R - 1. */
 size_t replica_targets(const struct node *n, struct chord_peer *out,
                        size_t max);
-/* Stores e on the R - 1 other replicas in parallel. A replica that fails
- * is marked dead and the next live successor takes its place, so that cb
- * reports R - 1 unless fewer live successors remain. Takes its own
+/* Stores e on the R - 1 other replicas in parallel, on behalf of a call
+ * due at deadline (each call waits as a forward would, forward.h). A
+ * replica that fails is marked dead and the next live successor takes its
+ * place while time is left, so that cb reports R - 1 unless fewer live
+ * successors remain or time ran out. Takes its own
  * reference to e. cb runs once, on the loop thread. */
-void replica_send(struct node *n, struct store_entry *e, replica_sent_cb cb,
-                  void *ud);
-/* Asks the R - 1 other replicas for key; cb gets the newest answer. */
+void replica_send(struct node *n, struct store_entry *e, gpr_timespec deadline,
+                  replica_sent_cb cb, void *ud);
+/* Asks the R - 1 other replicas for key; cb gets the newest answer. Each
+ * call waits as a forward would on behalf of a call due at deadline. */
 void replica_fetch(struct node *n, const struct chord_id *key,
-                   replica_fetched_cb cb, void *ud);
+                   gpr_timespec deadline, replica_fetched_cb cb, void *ud);
 
 #endif
