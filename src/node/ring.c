@@ -209,6 +209,38 @@ bool ring_owns(const struct ring *r, const struct chord_id *key)
   return chord_id_in_oc(key, &r->ft.pred.id, &r->ft.self.id);
 }
 
+/* Counts p when it is live, in (key, self) and not counted yet. */
+static void count_before(const struct ring *r, const struct chord_peer *p,
+                         const struct chord_id *key, struct chord_id *seen,
+                         unsigned *n)
+{
+  if (!chord_id_in_oo(&p->id, key, &r->ft.self.id) || ring_is_dead(r, &p->id))
+    return;
+  for (unsigned i = 0; i < *n; i++)
+    if (chord_id_eq(&seen[i], &p->id))
+      return;
+  seen[(*n)++] = p->id;
+}
+
+unsigned ring_known_before(const struct ring *r, const struct chord_id *key,
+                           unsigned limit)
+{
+  const struct finger_table *ft = &r->ft;
+  struct chord_id seen[FINGER_SUCC_MAX + 2];
+  unsigned n = 0;
+  if (limit > FINGER_SUCC_MAX)
+    limit = FINGER_SUCC_MAX;
+  if (ft->has_pred && n < limit)
+    count_before(r, &ft->pred, key, seen, &n);
+  if (r->has_pred2 && n < limit)
+    count_before(r, &r->pred2, key, seen, &n);
+  for (size_t i = 0; i < ft->nsucc && n < limit; i++)
+    count_before(r, &ft->succ[i], key, seen, &n);
+  for (int i = FINGER_COUNT - 1; i >= 0 && n < limit; i--)
+    count_before(r, &ft->finger[i], key, seen, &n);
+  return n;
+}
+
 bool ring_served_range(const struct ring *r, struct chord_id *lo,
                        struct chord_id *hi)
 {

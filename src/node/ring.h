@@ -79,6 +79,11 @@ const struct chord_peer *ring_owner(const struct ring *r,
  * False when no predecessor is known. */
 bool ring_served_range(const struct ring *r, struct chord_id *lo,
                        struct chord_id *hi);
+/* Live peers this node knows (predecessors, successors, fingers) in
+ * (key, self), counted up to limit: with R of them, this node is surely
+ * not among key's R replicas. */
+unsigned ring_known_before(const struct ring *r, const struct chord_id *key,
+                           unsigned limit);
 /* Whether key is in (pred2, pred]: the predecessor's own range. */
 bool ring_pred_owns(const struct ring *r, const struct chord_id *key);
 

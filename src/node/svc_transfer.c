@@ -287,6 +287,34 @@ static void repl_done(struct job *j)
   free(p);
 }
 
+/* Whether every key of b may be ours to hold: a member refuses a key
+ * when it knows 2R live nodes between the key and itself. R would prove
+ * it is not a replica, but views differ while the ring changes (a joiner
+ * we know and the sender does not yet), and a refused write has one copy
+ * fewer: the margin keeps those, and still refuses keys plainly not ours
+ * (those after us, up our successor list and fingers). Only peers that
+ * authenticate can keep a peer from planting files near us. */
+static bool replicate_ours(struct node *n, const struct xfer_batch *b,
+                           const char **why)
+{
+  unsigned r = 2 * n->o.replicas;
+  if (n->state != NODE_JOINED && n->state != NODE_LEAVING)
+    return true;
+  for (size_t i = 0; i < b->n; i++) {
+    if (ring_known_before(&n->ring, &b->entries[i]->key, r) >= r) {
+      *why = "a file's key is not among those this node replicates";
+      return false;
+    }
+  }
+  for (size_t i = 0; i < b->ndeleted; i++) {
+    if (ring_known_before(&n->ring, &b->deleted[i], r) >= r) {
+      *why = "a deleted key is not among those this node replicates";
+      return false;
+    }
+  }
+  return true;
+}
+
 void svc_on_replicate(struct rpc_srv_call *call, const ProtobufCMessage *req,
                       void *ud)
 {
@@ -309,6 +337,12 @@ void svc_on_replicate(struct rpc_srv_call *call, const ProtobufCMessage *req,
                         rc == CHORD_EINVAL ? GRPC_STATUS_INVALID_ARGUMENT
                                            : GRPC_STATUS_RESOURCE_EXHAUSTED,
                         "bad file: %s", why);
+    return;
+  }
+  if (!replicate_ours(n, &p->batch, &why)) {
+    xfer_batch_clear(&p->batch);
+    free(p);
+    rpc_srv_reply_error(call, GRPC_STATUS_FAILED_PRECONDITION, "%s", why);
     return;
   }
   node_version_seen(n, maxv);

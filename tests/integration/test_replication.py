@@ -744,6 +744,42 @@ class ReplicationTest(T.ClusterTest):
 
     # ---- 5. bad replication input -----------------------------------------------
 
+    def test_replicate_refuses_keys_plainly_not_the_receivers(self):
+        """A peer cannot plant files on a member that knows 2R live nodes
+        between the key and itself (keys after it, up its successor list
+        and fingers): FAILED_PRECONDITION, nothing stored. Keys it does
+        replicate are taken."""
+        ids = fixed_ids(515, 8)
+        nodes = self.start(ids)
+        s = sorted(ids)
+        x = self.c.by_id(s[0])
+        src = self.c.by_id(s[-1])
+        # Keys owned by x's second successor: six live nodes lie between.
+        far = self.names_in_range("far", s[1], s[2], 3)
+        # Keys owned by x's predecessor: x is their first replica.
+        near = self.names_in_range("near", s[-2], s[-1], 3)
+
+        def replicate(names):
+            files = [C.File(name=nm, content=b"planted", version=5,
+                            key=T.id_bytes(T.sha1_int(nm))) for nm in names]
+            return rpc_code(lambda: x.stub.Replicate(N.ReplicateRequest(
+                **{"from": C.NodeInfo(id=T.id_bytes(src.id), addr=src.addr)},
+                files=files), timeout=5 * T.SLOW))
+
+        self.assertEqual(replicate(far), SC.FAILED_PRECONDITION)
+        self.assertEqual(replicate(near[:1] + far[:1]), SC.FAILED_PRECONDITION,
+                         "one foreign key refuses the request")
+        h = T.held(x)
+        for nm in far + near:
+            self.assertNotIn(T.sha1_int(nm), h, "%s stored on x" % nm)
+        self.assertEqual(replicate(near), SC.OK)
+        h = T.held(x)
+        for nm in near:
+            self.assertIn(T.sha1_int(nm), h, "%s not stored on x" % nm)
+        print("\nreplication: foreign-keys refused=%d taken=%d on 8 nodes"
+              % (len(far), len(near)), flush=True)
+        self.assertTrue(all(n.alive() for n in nodes))
+
     def test_bad_replication_input(self):
         rng = random.Random(505)
         ids = fixed_ids(505, 3)

@@ -375,9 +375,44 @@ static void test_ring_state_all_successors_dead_still_forwards(void **state)
   }
 }
 
+/* A member counts the live peers it knows between a key and itself:
+ * never more than there are (so it never refuses a key it replicates),
+ * exactly as many when they are its predecessors, and none marked dead. */
+static void test_ring_state_known_before(void **state)
+{
+  struct fixture *f = *state;
+  enum { N = 12, R = 3 };
+  uint64_t seed = 0xbef0000u;
+  random_peers(f, N, 0xbef0001u);
+  ring_init(&f->r, &f->peers[0], SUCC_LEN);
+  assert_int_equal(ring_install(&f->r, &f->peers[0], f->peers, N), 0);
+  unsigned refused = 0;
+  for (size_t k = 0; k < NKEYS; k++) {
+    struct chord_id key;
+    unsigned truly = 0;
+    random_id(&seed, &key);
+    for (size_t i = 1; i < N; i++)
+      truly += chord_id_in_oo(&f->peers[i].id, &key, &f->peers[0].id);
+    unsigned got = ring_known_before(&f->r, &key, R);
+    assert_true(got <= truly);
+    if (truly < R)
+      assert_int_equal(got, truly); /* pred and pred2 are known */
+    refused += got >= R;
+  }
+  assert_true(refused > NKEYS / 2); /* most keys are far away */
+  /* Dead peers do not count: with pred dead, its own key has none. */
+  ring_mark_dead(&f->r, &f->r.ft.pred.id);
+  struct chord_id k1 = f->r.pred2.id;
+  unsigned before = ring_known_before(&f->r, &k1, R);
+  ring_mark_alive(&f->r, &f->r.ft.pred.id);
+  assert_int_equal(ring_known_before(&f->r, &k1, R), before + 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_ring_state_known_before, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(
           test_ring_state_set_pred_and_pred2_only_their_part, setup, teardown),
       cmocka_unit_test_setup_teardown(
