@@ -313,6 +313,10 @@ class Cluster:
                     pass
         for ch in self._channels.values():
             ch.close()
+        keep = os.environ.get("CHORD_TEST_KEEP_LOGS")
+        if keep:  # a directory: every cluster's logs are copied under it
+            shutil.copytree(self.dir, os.path.join(
+                keep, os.path.basename(self.dir)), dirs_exist_ok=True)
         bad = []
         for p in procs:
             p.close_log()
