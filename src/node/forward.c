@@ -23,10 +23,23 @@ struct fwd {
   const ProtobufCMessage *msg;
   const ProtobufCFieldDescriptor *direct_field;
   unsigned attempts; /* hops tried */
+  uv_timer_t pause;  /* before a retry after a failure further on */
+  bool has_timer;
 };
+
+static void fwd_closed(uv_handle_t *h)
+{
+  struct fwd *f = h->data;
+  free(f->copy);
+  free(f);
+}
 
 static void fwd_free(struct fwd *f)
 {
+  if (f->has_timer) {
+    uv_close((uv_handle_t *)&f->pause, fwd_closed);
+    return;
+  }
   free(f->copy);
   free(f);
 }
@@ -101,7 +114,59 @@ static bool path_failed(const struct rpc_status *st)
     return false;
   return st->code == GRPC_STATUS_DEADLINE_EXCEEDED ||
          (st->code == GRPC_STATUS_UNAVAILABLE &&
-          strcmp(st->detail, RPC_DETAIL_UNREACHABLE) == 0);
+          strcmp(st->detail, RPC_DETAIL_UNREACHABLE) == 0) ||
+         strcmp(st->detail, RPC_DETAIL_HOP_LIMIT) == 0;
+}
+
+static void fwd_reply_failed(struct fwd *f, const char *why)
+{
+  rpc_srv_on_cancel(f->in, NULL, NULL);
+  rpc_srv_reply_error_detail(f->in, GRPC_STATUS_UNAVAILABLE,
+                             RPC_DETAIL_UNREACHABLE, "%s", why);
+  fwd_free(f);
+}
+
+/* The pause is over: the ring has had time to close over the failure;
+ * route again from here. */
+static void on_pause(uv_timer_t *t)
+{
+  struct fwd *f = t->data;
+  const struct chord_peer *next;
+  bool direct;
+  if (!f->in) {
+    fwd_free(f);
+    return;
+  }
+  if (!f->o.reroute(f->o.ud, &f->rq, &f->to, false, &next, &direct)) {
+    fwd_reply_failed(f, "no way to the key's owner while the ring changes");
+    return;
+  }
+  f->to = *next;
+  if (f->direct_field)
+    *(protobuf_c_boolean *)(f->copy + f->direct_field->offset) = direct;
+  if (fwd_start(f))
+    fwd_reply_failed(f, "cannot forward the request");
+}
+
+/* Retries after a pause that doubles with each try (half the time left
+ * at most): a loop or a dead node further on lasts until maintenance
+ * repairs the ring, so trying again at once would fail again. */
+static bool fwd_retry_later(struct fwd *f)
+{
+  int64_t left = rpc_ms_until(rpc_srv_deadline(f->in));
+  uint64_t ms = f->o.pause_ms << (f->attempts < 8 ? f->attempts - 1 : 7);
+  if (!f->o.loop || f->attempts > FORWARD_PATH_RETRIES ||
+      left <= 2 * FORWARD_MARGIN_MS)
+    return false;
+  if (left != INT64_MAX && (int64_t)ms > left / 2)
+    ms = (uint64_t)(left / 2);
+  if (!f->has_timer) {
+    uv_timer_init(f->o.loop, &f->pause);
+    f->pause.data = f;
+    f->has_timer = true;
+  }
+  uv_timer_start(&f->pause, on_pause, ms, 0);
+  return true;
 }
 
 /* Tries another way after a failure; true when a new call is under way.
@@ -114,12 +179,19 @@ static bool fwd_retry(struct fwd *f, const struct rpc_status *st)
 {
   const struct chord_peer *next;
   bool direct, dead = hop_failed(f, st);
-  if (!f->o.reroute || !f->copy || f->attempts > FORWARD_RETRIES)
+  if (!f->o.reroute || !f->copy)
+    return false;
+  if (dead && f->attempts > FORWARD_RETRIES)
     return false;
   if (!dead && !(path_failed(st) && f->rq.hops == 0))
     return false;
-  if (f->rq.mutating && !(dead && st->code == GRPC_STATUS_UNAVAILABLE))
+  /* A refusal at the hop limit was served nowhere: a change may go again. */
+  bool unserved = (dead && st->code == GRPC_STATUS_UNAVAILABLE) ||
+                  (st->remote && !strcmp(st->detail, RPC_DETAIL_HOP_LIMIT));
+  if (f->rq.mutating && !unserved)
     return false;
+  if (!dead)
+    return fwd_retry_later(f);
   if (rpc_ms_until(rpc_srv_deadline(f->in)) <= FORWARD_MARGIN_MS)
     return false;
   if (!f->o.reroute(f->o.ud, &f->rq, &f->to, dead, &next, &direct))

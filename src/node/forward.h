@@ -6,6 +6,8 @@
 #ifndef CHORD_NODE_FORWARD_H
 #define CHORD_NODE_FORWARD_H
 
+#include <uv.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -13,8 +15,9 @@
 #include "common/rpc.h"
 #include "node/route.h"
 
-#define FORWARD_RETRIES 3     /* other ways tried after a hop fails */
-#define FORWARD_MARGIN_MS 100 /* a hop gives up this much before its caller */
+#define FORWARD_RETRIES 3      /* other ways tried after a hop fails */
+#define FORWARD_PATH_RETRIES 5 /* tries after a failure further on */
+#define FORWARD_MARGIN_MS 100  /* a hop gives up this much before its caller */
 
 /* Finds another next hop for rq after `failed` did not answer (dead: it
  * is unreachable or silent; else a node behind it was). true with *next
@@ -29,6 +32,8 @@ struct forward_opts {
   uint64_t hop_ms;            /* the longest wait for one hop */
   forward_reroute_cb reroute; /* NULL: a failed hop is reported */
   void *ud;
+  uv_loop_t *loop;   /* for the pause before a retry */
+  uint64_t pause_ms; /* first pause after a failure further on */
 };
 
 /* Sends msg to peer and answers call with whatever comes back (no retry:

@@ -89,6 +89,8 @@ void svc_forward_opts(struct node *n, struct forward_opts *o)
   o->hop_ms = n->o.hop_timeout_ms;
   o->reroute = reroute;
   o->ud = n;
+  o->loop = &n->d.loop;
+  o->pause_ms = n->o.stabilize_ms;
 }
 
 bool svc_serve_here(struct node *n, struct rpc_srv_call *call,
