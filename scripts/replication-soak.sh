@@ -15,6 +15,7 @@ START=${START:-1}
 BUILD=${BUILD:-build}
 SLOW=${SLOW:-1}
 KEEP=${KEEP:-$(mktemp -d /tmp/chord-repl-soak.XXXXXX)}
+mkdir -p "$KEEP"
 
 cmake -S . -B "$BUILD" -DCHORD_WERROR=ON >/dev/null
 cmake --build "$BUILD" -j2 >/dev/null
