@@ -263,11 +263,12 @@ class HealTest(T.ClusterTest):
         self.assertTrue(st.joined)
         self.assertIn(frozen.id, self.c.ids())
 
-    # A node bug, kept here as its reproduction: while a node is frozen its
-    # successor takes its range over (check_predecessor found it dead) and
-    # acknowledges writes there; when it resumes, the successor re-adopts
-    # it as predecessor through notify without handing those keys back, so
-    # the acknowledged writes read as NOT_FOUND although no node died.
+    # While a node is frozen its successor serves its range as first
+    # replica (check_predecessor found it dead) and acknowledges writes
+    # there; when it resumes it owns them again without having them. It
+    # notices the pause (its ticks came late), asks its replicas on every
+    # read until repair has pulled what it missed, so no acknowledged
+    # write reads as NOT_FOUND. (Once its hand-back raced the reads.)
     def test_writes_acknowledged_during_a_freeze_survive_the_resume(self):
         rng = random.Random(3313)
         self.c = T.Cluster()
