@@ -21,6 +21,7 @@ struct fwd {
   struct route_req rq; /* for a reroute */
   uint8_t *copy;       /* the message to send (shallow copy), or NULL */
   const ProtobufCMessage *msg;
+  const ProtobufCMessage *orig; /* the request as it came (lives as in) */
   const ProtobufCFieldDescriptor *direct_field;
   unsigned attempts; /* hops tried */
   uv_timer_t pause;  /* before a retry after a failure further on */
@@ -135,6 +136,16 @@ static void on_pause(uv_timer_t *t)
   bool direct;
   if (!f->in) {
     fwd_free(f);
+    return;
+  }
+  if (f->o.rerun && f->orig) {
+    struct rpc_srv_call *in = f->in;
+    const ProtobufCMessage *orig = f->orig;
+    rpc_handler_cb rerun = f->o.rerun;
+    void *ud = f->o.ud;
+    rpc_srv_on_cancel(in, NULL, NULL);
+    fwd_free(f);
+    rerun(in, orig, ud);
     return;
   }
   if (!f->o.reroute(f->o.ud, &f->rq, &f->to, false, &next, &direct)) {
@@ -307,6 +318,7 @@ void forward_next(struct rpc_client *c, struct rpc_srv_call *call,
   }
   memcpy(f->copy, req, d->sizeof_message);
   f->msg = (const ProtobufCMessage *)f->copy;
+  f->orig = req;
   f->rq = *rq;
   f->direct_field =
       protobuf_c_message_descriptor_get_field_by_name(d, "direct");

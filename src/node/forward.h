@@ -32,8 +32,11 @@ struct forward_opts {
   uint64_t hop_ms;            /* the longest wait for one hop */
   forward_reroute_cb reroute; /* NULL: a failed hop is reported */
   void *ud;
-  uv_loop_t *loop;   /* for the pause before a retry */
-  uint64_t pause_ms; /* first pause after a failure further on */
+  uv_loop_t *loop;      /* for the pause before a retry */
+  rpc_handler_cb rerun; /* after the pause: the request's handler, run
+                         * again on it (routing afresh: it may be ours
+                         * now); NULL: reroute only */
+  uint64_t pause_ms;    /* first pause after a failure further on */
 };
 
 /* Sends msg to peer and answers call with whatever comes back (no retry:

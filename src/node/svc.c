@@ -91,6 +91,7 @@ void svc_forward_opts(struct node *n, struct forward_opts *o)
   o->ud = n;
   o->loop = &n->d.loop;
   o->pause_ms = n->o.stabilize_ms;
+  o->rerun = NULL;
 }
 
 bool svc_serve_here(struct node *n, struct rpc_srv_call *call,
@@ -104,6 +105,7 @@ bool svc_serve_here(struct node *n, struct rpc_srv_call *call,
   case ROUTE_FORWARD: {
     struct forward_opts o;
     svc_forward_opts(n, &o);
+    o.rerun = self_cb;
     forward_next(n->d.client, call, next, req, direct, rq, &o);
     return false;
   }
