@@ -14,6 +14,7 @@
 #include "node/node.h"
 #include "node/repair.h"
 #include "node/replica.h"
+#include "node/transfer.h"
 
 struct op {
   struct job j;
@@ -169,12 +170,7 @@ static void reply_file(struct op *o)
   Chord__V1__File f = CHORD__V1__FILE__INIT;
   Chord__V1__NodeInfo owner;
   nodeinfo_from_peer(&owner, &n->self);
-  f.name = o->e->name;
-  f.content.data = o->e->content;
-  f.content.len = o->e->len;
-  f.version = o->e->version;
-  f.key.data = o->e->key.b;
-  f.key.len = CHORD_ID_BYTES;
+  xfer_file_of(&f, o->e);
   resp.file = &f;
   resp.hops = o->hops;
   resp.owner = &owner;

@@ -13,6 +13,7 @@
 #include "node/forward.h"
 #include "node/node.h"
 #include "node/peer.h"
+#include "node/transfer.h"
 
 /* One fan-out: the peers tried so far and the answers outstanding. */
 struct fan {
@@ -115,13 +116,7 @@ static void send_to(struct fan *f, const struct chord_peer *p)
   c->f = f;
   c->to = *p;
   nodeinfo_from_peer(&me, &n->self);
-  file.name = f->e->name;
-  file.content.data = f->e->content;
-  file.content.len = f->e->len;
-  file.version = f->e->version;
-  file.key.data = f->e->key.b;
-  file.key.len = CHORD_ID_BYTES;
-  file.deleted = f->e->deleted;
+  xfer_file_of(&file, f->e);
   req.from = &me;
   req.n_files = 1;
   req.files = files;

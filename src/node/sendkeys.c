@@ -35,30 +35,8 @@ static void finish(struct sendkeys *sk, bool ok, const struct rpc_status *st)
 static void collect_work(struct job *j)
 {
   struct sendkeys *sk = (struct sendkeys *)j;
-  uint64_t bytes = 0, max = j->n->o.page_bytes;
-  size_t i = sk->i;
-  sk->rc = 0;
-  for (; i < sk->nk; i++) {
-    struct store_entry *e;
-    int rc = store_get(j->n->store, &sk->keys[i], &e);
-    if (rc == CHORD_ENOTFOUND || rc == CHORD_EIO)
-      continue;
-    if (rc) {
-      sk->rc = rc;
-      break;
-    }
-    uint64_t cost = e->len + e->name_len + XFER_ENTRY_OVERHEAD;
-    if (sk->batch.n > 0 && bytes + cost > max) {
-      store_entry_unref(e);
-      break;
-    }
-    bytes += cost;
-    if (xfer_batch_add(&sk->batch, e)) {
-      sk->rc = CHORD_ENOMEM;
-      break;
-    }
-  }
-  sk->next = i;
+  sk->rc = xfer_collect_keys(j->n->store, sk->keys, sk->nk, sk->i,
+                             j->n->o.page_bytes, &sk->batch, &sk->next);
 }
 
 static void collect_done(struct job *j);

@@ -36,27 +36,8 @@ static void fetch_on_cancel(struct rpc_srv_call *call, void *ud)
 static void fetch_work(struct job *j)
 {
   struct fetch *f = (struct fetch *)j;
-  uint64_t bytes = 0, max = j->n->o.page_bytes;
-  for (f->looked = 0; f->looked < f->nkeys; f->looked++) {
-    struct store_entry *e;
-    int rc = store_get(j->n->store, &f->keys[f->looked], &e);
-    if (rc == CHORD_ENOTFOUND || rc == CHORD_EIO)
-      continue;
-    if (rc) {
-      f->rc = rc;
-      return;
-    }
-    uint64_t cost = e->len + e->name_len + XFER_ENTRY_OVERHEAD;
-    if (f->batch.n > 0 && bytes + cost > max) {
-      store_entry_unref(e);
-      return;
-    }
-    bytes += cost;
-    if (xfer_batch_add(&f->batch, e)) {
-      f->rc = CHORD_ENOMEM;
-      return;
-    }
-  }
+  f->rc = xfer_collect_keys(j->n->store, f->keys, f->nkeys, 0,
+                            j->n->o.page_bytes, &f->batch, &f->looked);
 }
 
 static void fetch_done(struct job *j)

@@ -105,6 +105,48 @@ int xfer_collect_changes(struct store *s, const struct chord_id *keys, size_t n,
   return 0;
 }
 
+int xfer_collect_keys(struct store *s, const struct chord_id *keys, size_t n,
+                      size_t start, uint64_t max_bytes, struct xfer_batch *b,
+                      size_t *next)
+{
+  uint64_t bytes = 0;
+  size_t i = start;
+  int rc = 0;
+  for (; i < n; i++) {
+    struct store_entry *e;
+    rc = store_get(s, &keys[i], &e);
+    if (gone(rc)) {
+      rc = 0;
+      continue;
+    }
+    if (rc)
+      break;
+    uint64_t cost = e->len + e->name_len + XFER_ENTRY_OVERHEAD;
+    if (b->n > 0 && bytes + cost > max_bytes) {
+      store_entry_unref(e);
+      break;
+    }
+    bytes += cost;
+    rc = xfer_batch_add(b, e);
+    if (rc)
+      break;
+  }
+  *next = i;
+  return rc;
+}
+
+void xfer_file_of(Chord__V1__File *f, const struct store_entry *e)
+{
+  chord__v1__file__init(f);
+  f->name = e->name;
+  f->content.data = e->content;
+  f->content.len = e->len;
+  f->version = e->version;
+  f->key.data = (uint8_t *)e->key.b;
+  f->key.len = CHORD_ID_BYTES;
+  f->deleted = e->deleted;
+}
+
 int xfer_wire_make(const struct xfer_batch *b, struct xfer_wire *w)
 {
   w->files = calloc(b->n ? b->n : 1, sizeof(*w->files));
@@ -115,15 +157,7 @@ int xfer_wire_make(const struct xfer_batch *b, struct xfer_wire *w)
     return CHORD_ENOMEM;
   }
   for (size_t i = 0; i < b->n; i++) {
-    const struct store_entry *e = b->entries[i];
-    chord__v1__file__init(&w->files[i]);
-    w->files[i].name = e->name;
-    w->files[i].content.data = e->content;
-    w->files[i].content.len = e->len;
-    w->files[i].version = e->version;
-    w->files[i].key.data = (uint8_t *)e->key.b;
-    w->files[i].key.len = CHORD_ID_BYTES;
-    w->files[i].deleted = e->deleted;
+    xfer_file_of(&w->files[i], b->entries[i]);
     w->ptrs[i] = &w->files[i];
   }
   for (size_t i = 0; i < b->ndeleted; i++) {

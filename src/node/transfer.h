@@ -50,6 +50,15 @@ int xfer_collect_range(struct store *s, const struct chord_id *from,
  * stored, else the key to b->deleted. Any thread. 0 or CHORD_ENOMEM. */
 int xfer_collect_changes(struct store *s, const struct chord_id *keys, size_t n,
                          struct xfer_batch *b);
+/* Adds to b the entries under keys[start..n) in that order (keys not
+ * held are skipped) until max_bytes (always at least one entry); *next =
+ * the index after the last key looked at. Any thread. 0 or an error (b
+ * then holds what was collected). */
+int xfer_collect_keys(struct store *s, const struct chord_id *keys, size_t n,
+                      size_t start, uint64_t max_bytes, struct xfer_batch *b,
+                      size_t *next);
+/* The wire view of one entry (pointing into it). */
+void xfer_file_of(Chord__V1__File *f, const struct store_entry *e);
 /* Builds the wire view of b (valid while b is). 0 or CHORD_ENOMEM. */
 int xfer_wire_make(const struct xfer_batch *b, struct xfer_wire *w);
 /* Frees the wire view (not the batch). */
