@@ -234,7 +234,7 @@ static void begin_result(struct json *j, const char *command)
 /* ---- results ------------------------------------------------------------ */
 
 /* Prints that name (size bytes) was written, per r: a line of text, or
- * {command, name, size, owner, hops, version}. Write errors are left in
+ * {command, name, size, owner, hops, version, copies}. Write errors are left in
  * stdout's error flag, as for every output_ result; main checks it. */
 void output_write(struct chordctl *ctl, const char *name, size_t size,
                   const Chord__V1__WriteResponse *r)
@@ -247,13 +247,15 @@ void output_write(struct chordctl *ctl, const char *name, size_t size,
     node_json(&j, "owner", r->owner);
     json_uint(&j, "hops", r->hops);
     json_uint(&j, "version", r->version);
+    json_uint(&j, "copies", r->copies);
     json_end(&j);
     return;
   }
   fputs("wrote ", stdout);
   text_name(name);
-  printf(" (%zu byte%s) to %s in %" PRIu32 " hop%s\n", size, plural(size),
-         node_addr(r->owner), r->hops, plural(r->hops));
+  printf(" (%zu byte%s) to %s in %" PRIu32 " hop%s, %" PRIu32 " cop%s\n", size,
+         plural(size), node_addr(r->owner), r->hops, plural(r->hops), r->copies,
+         r->copies == 1 ? "y" : "ies");
 }
 
 /* Prints the result of reading name. output is the file the content went
@@ -289,7 +291,8 @@ void output_read(struct chordctl *ctl, const char *name,
   fputc('\n', stdout);
 }
 
-/* Prints that name was deleted: a line, or {command, name, owner, hops}. */
+/* Prints that name was deleted: a line, or {command, name, owner, hops,
+ * version, copies} (the tombstone's version and copies). */
 void output_delete(struct chordctl *ctl, const char *name,
                    const Chord__V1__DeleteResponse *r)
 {
@@ -299,13 +302,16 @@ void output_delete(struct chordctl *ctl, const char *name,
     json_str(&j, "name", name);
     node_json(&j, "owner", r->owner);
     json_uint(&j, "hops", r->hops);
+    json_uint(&j, "version", r->version);
+    json_uint(&j, "copies", r->copies);
     json_end(&j);
     return;
   }
   fputs("deleted ", stdout);
   text_name(name);
-  printf(" from %s in %" PRIu32 " hop%s\n", node_addr(r->owner), r->hops,
-         plural(r->hops));
+  printf(" from %s in %" PRIu32 " hop%s, %" PRIu32 " cop%s\n",
+         node_addr(r->owner), r->hops, plural(r->hops), r->copies,
+         r->copies == 1 ? "y" : "ies");
 }
 
 /* Prints the key, owner, hops and path of name: aligned lines, or
@@ -348,7 +354,8 @@ void output_lookup(struct chordctl *ctl, const char *name,
 
 /* The JSON form of output_ring. */
 static void ring_json(const struct output_ring_member *m, size_t n,
-                      uint64_t keys, uint64_t bytes, size_t down)
+                      uint64_t files, uint64_t keys, uint64_t bytes,
+                      size_t down)
 {
   struct json j;
   begin_result(&j, "ring");
@@ -361,6 +368,10 @@ static void ring_json(const struct output_ring_member *m, size_t n,
     if (m[i].status) {
       json_bool(&j, "joined", m[i].status->joined);
       json_uint(&j, "keys", m[i].status->keys);
+      json_uint(&j, "primary_keys", m[i].status->primary_keys);
+      json_uint(&j, "replica_keys", m[i].status->replica_keys);
+      json_uint(&j, "under_replicated", m[i].status->under_replicated);
+      json_bool(&j, "repair_running", m[i].status->repair_running);
       json_uint(&j, "bytes", m[i].status->bytes);
     } else {
       json_open(&j, "error", '{');
@@ -373,23 +384,27 @@ static void ring_json(const struct output_ring_member *m, size_t n,
   json_close(&j, ']');
   json_uint(&j, "count", n);
   json_uint(&j, "unreachable", down);
+  json_uint(&j, "files", files);
   json_uint(&j, "keys", keys);
   json_uint(&j, "bytes", bytes);
   json_end(&j);
 }
 
 /* Prints the n members m in the order given (the caller sorts them), each
- * with its keys and bytes or as unreachable with the status name, then
- * the totals: a table, or {command, nodes, count, unreachable, keys,
- * bytes} where an unreachable member carries {status, message}. */
+ * with its primary and replica keys, bytes, keys a replica lacked in its
+ * last repair, and whether repair runs, or as unreachable with the status
+ * name; then the totals: files (the primary keys), copies (every live key
+ * held) and bytes. A table, or {command, nodes, count, unreachable, files,
+ * keys, bytes} where an unreachable member carries {status, message}. */
 void output_ring(struct chordctl *ctl, const struct output_ring_member *m,
                  size_t n)
 {
-  uint64_t keys = 0, bytes = 0;
+  uint64_t files = 0, keys = 0, bytes = 0;
   size_t down = 0;
 
   for (size_t i = 0; i < n; i++) {
     if (m[i].status) {
+      files += m[i].status->primary_keys;
       keys += m[i].status->keys;
       bytes += m[i].status->bytes;
     } else {
@@ -397,11 +412,11 @@ void output_ring(struct chordctl *ctl, const struct output_ring_member *m,
     }
   }
   if (ctl->json) {
-    ring_json(m, n, keys, bytes, down);
+    ring_json(m, n, files, keys, bytes, down);
     return;
   }
-  printf("%-40s  %-*s  %10s  %12s\n", "ID", ADDR_COLUMN, "ADDR", "KEYS",
-         "BYTES");
+  printf("%-40s  %-*s  %9s  %9s  %12s  %6s  %s\n", "ID", ADDR_COLUMN, "ADDR",
+         "PRIMARY", "REPLICA", "BYTES", "UNDER", "REPAIR");
   for (size_t i = 0; i < n; i++) {
     const Chord__V1__NodeInfo *node = m[i].node;
     const char *pad = "";
@@ -413,8 +428,12 @@ void output_ring(struct chordctl *ctl, const struct output_ring_member *m,
     if (strlen(node->addr) < ADDR_COLUMN)
       printf("%*s", (int)(ADDR_COLUMN - strlen(node->addr)), pad);
     if (m[i].status) {
-      printf("  %10" PRIu64 "  %12" PRIu64 "%s\n", m[i].status->keys,
-             m[i].status->bytes, m[i].status->joined ? "" : "  (joining)");
+      const Chord__V1__StatusResponse *st = m[i].status;
+      printf("  %9" PRIu64 "  %9" PRIu64 "  %12" PRIu64 "  %6" PRIu64
+             "  %s%s\n",
+             st->primary_keys, st->replica_keys, st->bytes,
+             st->under_replicated, st->repair_running ? "running" : "idle",
+             st->joined ? "" : "  (joining)");
     } else {
       /* The status name says enough here; JSON has the message. */
       printf("  unreachable (%s)\n", rpc_status_name(m[i].error.code));
@@ -423,8 +442,8 @@ void output_ring(struct chordctl *ctl, const struct output_ring_member *m,
   printf("%zu node%s", n, plural(n));
   if (down)
     printf(" (%zu unreachable)", down);
-  printf(", %" PRIu64 " key%s, %" PRIu64 " byte%s\n", keys, plural(keys), bytes,
-         plural(bytes));
+  printf(", %" PRIu64 " file%s, %" PRIu64 " cop%s, %" PRIu64 " byte%s\n", files,
+         plural(files), keys, keys == 1 ? "y" : "ies", bytes, plural(bytes));
 }
 
 /* The JSON form of output_status. */
@@ -438,6 +457,18 @@ static void status_json(const Chord__V1__StatusResponse *r)
   json_uint(&j, "uptime_ms", r->uptime_ms);
   json_uint(&j, "keys", r->keys);
   json_uint(&j, "bytes", r->bytes);
+  json_uint(&j, "replicas", r->replicas);
+  json_uint(&j, "primary_keys", r->primary_keys);
+  json_uint(&j, "replica_keys", r->replica_keys);
+  json_uint(&j, "tombstones", r->tombstones);
+  json_uint(&j, "under_replicated", r->under_replicated);
+  json_open(&j, "repair", '{');
+  json_bool(&j, "running", r->repair_running);
+  json_uint(&j, "rounds", r->repair_rounds);
+  json_uint(&j, "pushed", r->repair_pushed);
+  json_uint(&j, "pulled", r->repair_pulled);
+  json_uint(&j, "bytes_sent", r->repair_bytes);
+  json_close(&j, '}');
   node_json(&j, "predecessor", r->predecessor);
   json_open(&j, "successors", '[');
   for (size_t i = 0; i < r->n_successors; i++)
@@ -461,7 +492,9 @@ static void status_json(const Chord__V1__StatusResponse *r)
 }
 
 /* Prints a node's state as r has it: aligned lines, or {command, node,
- * joined, version, uptime_ms, keys, bytes, predecessor, successors,
+ * joined, version, uptime_ms, keys, bytes, replicas, primary_keys,
+ * replica_keys, tombstones, under_replicated, repair {running, rounds,
+ * pushed, pulled, bytes_sent}, predecessor, successors,
  * fingers, dead, calls_received, maintenance_sent}. */
 void output_status(struct chordctl *ctl, const Chord__V1__StatusResponse *r)
 {
@@ -475,8 +508,18 @@ void output_status(struct chordctl *ctl, const Chord__V1__StatusResponse *r)
   escape_put(stdout, r->version, strlen(r->version), false);
   fputs("\nuptime       ", stdout);
   text_uptime(r->uptime_ms);
-  printf("\nkeys         %" PRIu64 "\nbytes        %" PRIu64 "\npredecessor  ",
-         r->keys, r->bytes);
+  printf("\nkeys         %" PRIu64 " (%" PRIu64 " primary, %" PRIu64
+         " replica; %" PRIu64 " tombstone%s)\nbytes        %" PRIu64
+         "\nreplicas     %" PRIu32
+         " copies of each file\nrepair       %s, %" PRIu64 " round%s, %" PRIu64
+         " pushed, %" PRIu64 " pulled, %" PRIu64
+         " under-replicated in the last round, %" PRIu64
+         " bytes sent\npredecessor  ",
+         r->keys, r->primary_keys, r->replica_keys, r->tombstones,
+         plural(r->tombstones), r->bytes, r->replicas,
+         r->repair_running ? "running" : "idle", r->repair_rounds,
+         plural(r->repair_rounds), r->repair_pushed, r->repair_pulled,
+         r->under_replicated, r->repair_bytes);
   text_node(r->predecessor);
   fputs("\nsuccessors   ", stdout);
   if (!r->n_successors)

@@ -73,6 +73,54 @@ class ToolsTest(T.ClusterTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(r.stdout), 2048)
 
+    def test_write_delete_ring_and_status_show_the_copies(self):
+        """write and delete say how many copies hold the change; ring and
+        status show each node's primary and replica keys, tombstones and
+        repair, in text and JSON, and add up: every file once as primary
+        and R = 3 times in all."""
+        names = ["copies-%d" % k for k in range(30)]
+        # Successor lists fill in by stabilize after the joins; until then
+        # an owner knows fewer replicas, and says so in the copies.
+        T.wait_ring_correct(self.c, 10)
+        for nm in names:
+            r = self.ctl("write", nm, input=b"x" * 10)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(r.stdout.endswith(b", 3 copies\n"), r.stdout)
+        r = self.ctl("--json", "delete", names[0])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        d = json.loads(r.stdout)
+        self.assertEqual(d["copies"], 3)
+        self.assertGreater(d["version"], 0)
+        T.wait_replicated(self.c, 30, 3)
+        r = self.ctl("--json", "ring")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ring = json.loads(r.stdout)
+        self.assertEqual(ring["files"], len(names) - 1)
+        self.assertEqual(ring["keys"], 3 * (len(names) - 1))
+        for n in ring["nodes"]:
+            self.assertEqual(n["keys"], n["primary_keys"] + n["replica_keys"])
+            self.assertFalse(n["repair_running"] and n["under_replicated"] > 30)
+        text = self.ctl("ring").stdout.decode()
+        self.assertIn("PRIMARY", text.splitlines()[0])
+        self.assertIn("REPLICA", text.splitlines()[0])
+        self.assertTrue(text.rstrip().endswith(
+            "%d files, %d copies, %d bytes" % (len(names) - 1,
+                                             3 * (len(names) - 1),
+                                             30 * (len(names) - 1))), text)
+        tombs = 0
+        for node in self.c.nodes:
+            st = json.loads(self.ctl("--json", "status", node.addr).stdout)
+            self.assertEqual(st["replicas"], 3)
+            self.assertEqual(st["keys"], st["primary_keys"] + st["replica_keys"])
+            self.assertGreater(st["repair"]["rounds"], 0)
+            self.assertGreater(st["repair"]["bytes_sent"], 0)
+            tombs += st["tombstones"]
+            line = [x for x in self.ctl("status", node.addr).stdout.decode()
+                    .splitlines() if x.startswith("keys")][0]
+            self.assertIn("(%d primary, %d replica" % (st["primary_keys"],
+                                                       st["replica_keys"]), line)
+        self.assertEqual(tombs, 3)
+
     def test_bench_reports_errors(self):
         dead = "127.0.0.1:%d" % T.free_ports(1)[0]
         r = T.chordctl(["--json", "--timeout", "500ms", "bench", "--op", "ping",
