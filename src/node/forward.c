@@ -166,10 +166,12 @@ static bool fwd_retry_later(struct fwd *f)
 {
   int64_t left = rpc_ms_until(rpc_srv_deadline(f->in));
   uint64_t ms = f->o.pause_ms << (f->attempts < 8 ? f->attempts - 1 : 7);
-  if (!f->o.loop || f->attempts > FORWARD_PATH_RETRIES ||
+  /* Without a deadline there is no bound on the retries (a rerun starts
+   * counting afresh): report the failure instead. */
+  if (!f->o.loop || f->attempts > FORWARD_PATH_RETRIES || left == INT64_MAX ||
       left <= 2 * FORWARD_MARGIN_MS)
     return false;
-  if (left != INT64_MAX && (int64_t)ms > left / 2)
+  if ((int64_t)ms > left / 2)
     ms = (uint64_t)(left / 2);
   if (!f->has_timer) {
     uv_timer_init(f->o.loop, &f->pause);

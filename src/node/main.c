@@ -408,6 +408,8 @@ int main(int argc, char **argv)
   chord_id_to_hex(&n.self.id, hex);
   uint64_t keys, bytes;
   store_stats(n.store, &keys, &bytes);
+  /* New versions go above every one stored, whatever the clock did. */
+  node_version_seen(&n, store_max_version(n.store));
   LOG_INFO("serving on port %d as %s (id %s, %s store, %llu keys); "
            "supernode %s",
            n.d.port, n.self.addr, hex, store_backend_name(n.store),

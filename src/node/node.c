@@ -73,8 +73,8 @@ uint64_t node_version_next(struct node *n)
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   uint64_t v = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-  if (v <= n->last_version)
-    v = n->last_version + 1;
+  if (v <= n->last_version && n->last_version < UINT64_MAX)
+    v = n->last_version + 1; /* peers' versions are checked (transfer.c) */
   n->last_version = v;
   return v;
 }

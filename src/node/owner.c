@@ -22,6 +22,7 @@ struct op {
   struct chord_id key;
   struct store_entry *e; /* the entry stored, read or replaced */
   uint32_t hops;
+  unsigned tries;        /* versions given to this change */
   gpr_timespec deadline; /* the client's (infinite when it set none) */
   int rc;
 };
@@ -84,14 +85,22 @@ static void submit(struct op *o, job_cb work, job_cb done)
 
 /* ---- write and delete: stored here, then on the replica set ----------- */
 
-static void on_replicated(void *ud, unsigned copies)
+static void on_replicated(void *ud, unsigned copies, bool short_)
 {
   struct op *o = ud;
   struct node *n = o->j.n;
   struct rpc_srv_call *c = op_call(o);
   Chord__V1__NodeInfo owner;
   nodeinfo_from_peer(&owner, &n->self);
-  if (c && o->e->deleted) {
+  if (c && short_) {
+    /* Not acknowledged: the client retries; the copies made stay, and
+     * repair completes them. */
+    rpc_srv_reply_error_detail(c, GRPC_STATUS_UNAVAILABLE,
+                               RPC_DETAIL_UNREACHABLE,
+                               "stored on %u of %u replicas before the "
+                               "deadline; retry",
+                               copies + 1, n->o.replicas);
+  } else if (c && o->e->deleted) {
     Chord__V1__DeleteResponse resp = CHORD__V1__DELETE_RESPONSE__INIT;
     resp.hops = o->hops;
     resp.owner = &owner;
@@ -113,13 +122,37 @@ static void put_work(struct job *j)
 {
   struct op *o = (struct op *)j;
   o->rc = store_put(j->n->store, o->e, STORE_PUT_IF_NEWER);
-  if (o->rc == CHORD_EEXIST)
-    o->rc = 0; /* a newer version is here already: replicate ours anyway */
+}
+
+/* A version at least as new came in (a replica push, a pull) between our
+ * choice of version and the put: the change is the client's latest, so
+ * it goes again above it (the clock has seen it by now). */
+static bool put_again(struct op *o)
+{
+  struct node *n = o->j.n;
+  struct store_entry *e;
+  if (o->rc != CHORD_EEXIST || ++o->tries >= 3)
+    return false;
+  e = o->e->deleted
+          ? store_tombstone_create(o->e->name, o->e->name_len,
+                                   node_version_next(n))
+          : store_entry_create(o->e->name, o->e->name_len, o->e->content,
+                               o->e->len, node_version_next(n));
+  if (!e)
+    return false;
+  store_entry_unref(o->e);
+  o->e = e;
+  submit(o, put_work, o->j.done);
+  return true;
 }
 
 static void put_done(struct job *j)
 {
   struct op *o = (struct op *)j;
+  if (put_again(o))
+    return;
+  if (o->rc == CHORD_EEXIST)
+    o->rc = CHORD_EUNAVAIL; /* newer versions keep coming: retry */
   if (o->rc) {
     struct rpc_srv_call *c = op_call(o);
     if (c)
@@ -218,15 +251,16 @@ static void on_read_fetched(void *ud, struct store_entry *best)
  * is not known in step with them (a pause, a new range). */
 static bool ask_replicas(struct op *o)
 {
-  return o->rc == CHORD_ENOTFOUND || (o->rc == 0 && !repair_synced(o->j.n));
+  return o->rc == CHORD_ENOTFOUND || o->rc == CHORD_EIO ||
+         (o->rc == 0 && !repair_synced(o->j.n));
 }
 
 static void get_done(struct job *j)
 {
   struct op *o = (struct op *)j;
   if (ask_replicas(o)) {
-    if (o->rc == CHORD_ENOTFOUND)
-      o->e = NULL;
+    if (o->rc != 0)
+      o->e = NULL; /* not here, or a corrupt file the store dropped */
     replica_fetch(j->n, &o->key, o->deadline, on_read_fetched, o);
     return;
   }
@@ -288,8 +322,8 @@ static void del_get_done(struct job *j)
   struct op *o = (struct op *)j;
   struct rpc_srv_call *c;
   if (ask_replicas(o)) {
-    if (o->rc == CHORD_ENOTFOUND)
-      o->e = NULL;
+    if (o->rc != 0)
+      o->e = NULL; /* not here, or a corrupt file the store dropped */
     replica_fetch(j->n, &o->key, o->deadline, on_delete_fetched, o);
     return;
   }

@@ -23,6 +23,9 @@
 #include "node/transfer.h"
 
 #define REPAIR_FETCH_KEYS 1024 /* keys per Fetch */
+/* Buckets at least 2^8 once a range differs: the answer lists only the
+ * buckets that differ, even when the other side holds far more keys. */
+#define REPAIR_MIN_BITS 8
 
 struct step {
   struct job j;
@@ -33,6 +36,7 @@ struct step {
 };
 
 static void next_target(struct node *n);
+static void round_start(struct node *n, bool force);
 static void pull_next(struct node *n);
 static void push_next(struct node *n);
 
@@ -69,7 +73,7 @@ static void round_end(struct node *n)
     rp->synced = true;
   if (rp->again && !n->d.stopping) {
     rp->again = false;
-    repair_check(n);
+    round_start(n, true);
   }
 }
 
@@ -91,8 +95,8 @@ static void target_failed(struct node *n, const struct rpc_status *st,
   const struct chord_peer *t = &rp->targets[rp->ti];
   LOG_INFO("repair with %s: %s failed: %s", t->addr, what, st->message);
   rp->round_ok = false;
-  if (!st->remote)
-    node_peer_failed(n, t);
+  if (!st->remote && st->code == GRPC_STATUS_UNAVAILABLE)
+    node_peer_failed(n, t); /* unreachable; a slow answer is no death */
   rp->ti++;
   next_target(n);
 }
@@ -147,6 +151,7 @@ fail:
   free(bd);
   free(bp);
   LOG_WARN("repair: out of memory");
+  rp->round_ok = false;
   round_end(n);
 }
 
@@ -187,7 +192,8 @@ static void on_digest(struct rpc_result *r, void *ud)
   }
   if (rp->digests_only) {
     /* The range differs somewhere: again, bucket by bucket, with keys. */
-    send_digest(n, digest_bits_for(rp->nkv), false);
+    unsigned bits = digest_bits_for(rp->nkv);
+    send_digest(n, bits < REPAIR_MIN_BITS ? REPAIR_MIN_BITS : bits, false);
     return;
   }
   unsigned bits = rp->bits;
@@ -224,6 +230,7 @@ fail:
   free(ours);
   free(theirs);
   LOG_WARN("repair: out of memory");
+  rp->round_ok = false;
   round_end(n);
 }
 
@@ -239,11 +246,17 @@ static void apply_done(struct job *j)
 {
   struct step *s = (struct step *)j;
   struct node *n = j->n;
-  if (s->rc)
+  if (s->rc) {
     LOG_WARN("repair: storing pulled entries failed: %s",
              chord_strerror(s->rc));
-  else
+    n->repair.round_ok = false;
+  } else {
     n->repair.pulled += s->batch.n;
+    /* Replicas already compared this round did not see these: once
+     * more, so that they get them now rather than at the slow timer. */
+    if (s->batch.n)
+      n->repair.again = true;
+  }
   xfer_batch_clear(&s->batch);
   free(s);
   if (cut_short(n))
@@ -265,22 +278,31 @@ static void on_fetched(struct rpc_result *r, void *ud)
     target_failed(n, &r->status, "fetch");
     return;
   }
-  if (resp->looked == 0) { /* no progress: give up on this replica */
+  size_t asked = rp->npull - rp->pulled_i;
+  if (asked > REPAIR_FETCH_KEYS)
+    asked = REPAIR_FETCH_KEYS;
+  s = calloc(1, sizeof(*s));
+  if (resp->looked == 0 || resp->looked > asked)
+    why = "it looked at no key, or at more than it was asked";
+  else if (!s)
+    why = "out of memory";
+  else if (xfer_batch_from_wire(&s->batch, resp->files, resp->n_files, NULL, 0,
+                                n->o.max_file, &s->maxv, &why) == 0)
+    for (size_t i = 0; !why && i < s->batch.n; i++)
+      if (!chord_id_in_oc(&s->batch.entries[i]->key, &rp->lo, &rp->hi))
+        why = "a file outside the range";
+  if (why) {
+    LOG_WARN("repair with %s: a bad fetch answer (%s)",
+             rp->targets[rp->ti].addr, why);
+    if (s)
+      xfer_batch_clear(&s->batch);
+    free(s);
+    rp->round_ok = false;
     rp->ti++;
     next_target(n);
     return;
   }
   rp->pulled_i += resp->looked;
-  s = calloc(1, sizeof(*s));
-  if (!s || xfer_batch_from_wire(&s->batch, resp->files, resp->n_files, NULL, 0,
-                                 n->o.max_file, &s->maxv, &why)) {
-    LOG_WARN("repair with %s: a bad fetch answer (%s)",
-             rp->targets[rp->ti].addr, why ? why : "out of memory");
-    free(s);
-    rp->ti++;
-    next_target(n);
-    return;
-  }
   node_version_seen(n, s->maxv);
   s->j.n = n;
   s->j.work = apply_work;
@@ -300,6 +322,7 @@ static void pull_next(struct node *n)
     k = REPAIR_FETCH_KEYS;
   ProtobufCBinaryData *keys = calloc(k, sizeof(*keys));
   if (!keys) {
+    rp->round_ok = false;
     round_end(n);
     return;
   }
@@ -380,6 +403,7 @@ static void scan_done(struct job *j)
     return;
   if (rc) {
     LOG_WARN("repair: cannot list the range: %s", chord_strerror(rc));
+    n->repair.round_ok = false;
     round_end(n);
     return;
   }
@@ -478,8 +502,22 @@ void repair_tick(struct node *n)
 
 bool repair_synced(struct node *n)
 {
+  struct repair *rp = &n->repair;
+  struct chord_peer t[FINGER_SUCC_MAX];
+  struct chord_id lo, hi;
   paused(n);
-  return n->repair.synced;
+  if (!rp->synced)
+    return false;
+  /* The range or the replica set changed since the last round (a
+   * predecessor found dead a moment ago): not in step until repaired. */
+  size_t k = replica_targets(n, t, n->o.replicas > 0 ? n->o.replicas - 1 : 0);
+  if (!ring_served_range(&n->ring, &lo, &hi) ||
+      !chord_id_eq(&lo, &rp->last_lo) || !same_targets(rp, t, k)) {
+    rp->synced = false;
+    rp->epoch++;
+    round_start(n, false);
+  }
+  return rp->synced;
 }
 
 /* Tombstones older than the grace period go: versions are microseconds

@@ -28,8 +28,10 @@ void repair_gc_close(struct repair_gc *g)
 {
   free(g->kv);
   free(g->keys);
+  free(g->versions);
   g->kv = NULL;
   g->keys = NULL;
+  g->versions = NULL;
   g->nkv = g->nkeys = 0;
 }
 
@@ -66,8 +68,10 @@ static void forget_range(struct repair_gc *g, const struct chord_id *lo,
 static void drop_work(struct job *j)
 {
   struct repair_gc *g = &j->n->gc;
+  /* A key written again since it was listed (a replica push, a newer
+   * version) stays: it was not the copy the others confirmed. */
   for (size_t i = 0; i < g->nkeys; i++)
-    store_del(j->n->store, &g->keys[i]);
+    store_del_version(j->n->store, &g->keys[i], g->versions[i]);
 }
 
 static void drop_done(struct job *j)
@@ -153,15 +157,19 @@ static void on_succ_list(struct rpc_result *r, void *ud)
   }
   /* Ours in the owner's range. */
   free(g->keys);
+  free(g->versions);
   g->keys = malloc((g->nkv + 1) * sizeof(*g->keys));
-  if (!g->keys) {
+  g->versions = malloc((g->nkv + 1) * sizeof(*g->versions));
+  if (!g->keys || !g->versions) {
     finish(n);
     return;
   }
   g->nkeys = 0;
   for (size_t i = 0; i < g->nkv; i++)
-    if (chord_id_in_oc(&g->kv[i].key, &g->range_lo, &g->owner.id))
+    if (chord_id_in_oc(&g->kv[i].key, &g->range_lo, &g->owner.id)) {
+      g->versions[g->nkeys] = g->kv[i].version;
       g->keys[g->nkeys++] = g->kv[i].key;
+    }
   forget_range(g, &g->range_lo, &g->owner.id);
   if (mine || g->nkeys == 0) {
     next_group(n); /* we replicate this range: the keys stay */

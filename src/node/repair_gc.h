@@ -28,6 +28,7 @@ struct repair_gc {
   struct chord_peer to[FINGER_SUCC_MAX];
   size_t nto, ti;        /* the owner's replica set, the one at work */
   struct chord_id *keys; /* ours in the owner's range */
+  uint64_t *versions;    /* of each, as listed: dropped only if unchanged */
   size_t nkeys;
   uint64_t handed; /* total keys handed on and dropped */
 };

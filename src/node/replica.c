@@ -18,12 +18,13 @@
 /* One fan-out: the peers tried so far and the answers outstanding. */
 struct fan {
   struct node *n;
-  struct store_entry *e;    /* send: the entry; fetch: the best answer */
-  struct chord_id key;      /* fetch: the key asked for */
-  gpr_timespec deadline;    /* of the call this fan-out serves */
-  struct chord_peer *tried; /* succ_len peers at most */
+  struct store_entry *e; /* send: the entry; fetch: the best answer */
+  struct chord_id key;   /* fetch: the key asked for */
+  gpr_timespec deadline; /* of the call this fan-out serves */
+  struct chord_peer tried[FINGER_SUCC_MAX + 1];
   size_t ntried;
   unsigned pending, ok;
+  bool out_of_time; /* send: a live successor was left untried */
   replica_sent_cb sent;
   replica_fetched_cb fetched;
   void *ud;
@@ -61,11 +62,6 @@ static struct fan *fan_new(struct node *n)
   struct fan *f = calloc(1, sizeof(*f));
   if (!f)
     return NULL;
-  f->tried = calloc(n->ring.ft.nsucc + 1, sizeof(*f->tried));
-  if (!f->tried) {
-    free(f);
-    return NULL;
-  }
   f->n = n;
   return f;
 }
@@ -73,12 +69,11 @@ static struct fan *fan_new(struct node *n)
 static void fan_finish(struct fan *f)
 {
   if (f->sent)
-    f->sent(f->ud, f->ok);
+    f->sent(f->ud, f->ok, f->out_of_time);
   else
     f->fetched(f->ud, f->e); /* the callback takes the reference */
   if (f->sent)
     store_entry_unref(f->e);
-  free(f->tried);
   free(f);
 }
 
@@ -109,6 +104,11 @@ static void send_to(struct fan *f, const struct chord_peer *p)
   Chord__V1__File file = CHORD__V1__FILE__INIT;
   Chord__V1__File *files[1] = {&file};
   Chord__V1__NodeInfo me;
+  if (f->ntried == sizeof(f->tried) / sizeof(f->tried[0]) ||
+      was_tried(f, &p->id)) {
+    free(c);
+    return;
+  }
   f->tried[f->ntried++] = *p;
   if (!c)
     return; /* out of memory: one copy fewer, and the reply says so */
@@ -153,9 +153,12 @@ static void on_sent(struct rpc_result *r, void *ud)
       node_peer_failed(n, &c->to);
     /* Its successor takes its place in the replica set. */
     const struct chord_peer *p = next_candidate(f);
-    if (p && f->ok + f->pending < others_wanted(n) &&
-        rpc_ms_until(f->deadline) > FORWARD_MARGIN_MS)
-      send_to(f, p);
+    if (p && f->ok + f->pending < others_wanted(n)) {
+      if (rpc_ms_until(f->deadline) > FORWARD_MARGIN_MS)
+        send_to(f, p);
+      else
+        f->out_of_time = true; /* a replica was there, time was not */
+    }
   }
   free(c);
   if (f->pending == 0)
@@ -166,10 +169,10 @@ void replica_send(struct node *n, struct store_entry *e, gpr_timespec deadline,
                   replica_sent_cb cb, void *ud)
 {
   struct chord_peer t[FINGER_SUCC_MAX];
-  struct fan *f = fan_new(n);
+  struct fan *f = n->d.stopping ? NULL : fan_new(n);
   size_t k;
   if (!f) {
-    cb(ud, 0);
+    cb(ud, 0, false);
     return;
   }
   f->e = store_entry_ref(e);
@@ -197,7 +200,8 @@ static void on_fetched(struct rpc_result *r, void *ud)
       const Chord__V1__File *file = resp->files[i];
       struct store_entry *e;
       if (!file->name || file->content.len > n->o.max_file ||
-          (file->deleted && file->content.len))
+          (file->deleted && file->content.len) ||
+          !xfer_version_ok(file->version))
         continue;
       e = file->deleted ? store_tombstone_create(file->name, strlen(file->name),
                                                  file->version)
@@ -227,7 +231,7 @@ void replica_fetch(struct node *n, const struct chord_id *key,
                    gpr_timespec deadline, replica_fetched_cb cb, void *ud)
 {
   struct chord_peer t[FINGER_SUCC_MAX];
-  struct fan *f = fan_new(n);
+  struct fan *f = n->d.stopping ? NULL : fan_new(n);
   Chord__V1__FetchRequest req = CHORD__V1__FETCH_REQUEST__INIT;
   ProtobufCBinaryData kb = {CHORD_ID_BYTES, (uint8_t *)key->b};
   size_t k;

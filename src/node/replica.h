@@ -5,6 +5,7 @@
 #ifndef CHORD_NODE_REPLICA_H
 #define CHORD_NODE_REPLICA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <grpc/support/time.h>
@@ -14,8 +15,10 @@
 
 struct node;
 
-/* copies: the other replicas that stored the entry (0..R-1). */
-typedef void (*replica_sent_cb)(void *ud, unsigned copies);
+/* copies: the other replicas that stored the entry (0..R-1); short:
+ * fewer than R-1 while a live successor was left untried for want of
+ * time (not for want of nodes). */
+typedef void (*replica_sent_cb)(void *ud, unsigned copies, bool short_);
 /* best: the newest entry any replica holds (a reference passed to the
  * callback, which unrefs it), or NULL when none has one. */
 typedef void (*replica_fetched_cb)(void *ud, struct store_entry *best);

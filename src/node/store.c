@@ -306,6 +306,36 @@ int store_del(struct store *s, const struct chord_id *key)
   return rc;
 }
 
+int store_del_version(struct store *s, const struct chord_id *key,
+                      uint64_t version)
+{
+  struct store__meta m;
+  int rc;
+
+  pthread_mutex_lock(&s->lock);
+  rc = s->be->meta(s->impl, key, &m);
+  if (rc == 0)
+    rc = m.version == version ? s->be->del(s->impl, key) : CHORD_EEXIST;
+  pthread_mutex_unlock(&s->lock);
+  return rc;
+}
+
+uint64_t store_max_version(struct store *s)
+{
+  struct store_kv *kv = NULL;
+  size_t n = 0;
+  uint64_t max = 0;
+  struct chord_id any;
+  memset(&any, 0, sizeof(any));
+  if (store_versions_in(s, &any, &any, &kv, &n))
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (kv[i].version > max)
+      max = kv[i].version;
+  free(kv);
+  return max;
+}
+
 /* Gathers, under the lock, either keys (struct chord_id) in a range, or
  * struct store_kv in a range, or the keys of tombstones older than a
  * version. Every item starts with its key. */

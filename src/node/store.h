@@ -78,6 +78,13 @@ int store_get(struct store *s, const struct chord_id *key,
 /* Removes the entry or tombstone under key: 0, CHORD_ENOTFOUND, or an
  * error. */
 int store_del(struct store *s, const struct chord_id *key);
+/* Removes the entry under key only while it is at version: 0,
+ * CHORD_EEXIST (another version is stored now), CHORD_ENOTFOUND, or an
+ * error. */
+int store_del_version(struct store *s, const struct chord_id *key,
+                      uint64_t version);
+/* The highest version stored (0 when empty or on failure). */
+uint64_t store_max_version(struct store *s);
 /* *keys = the keys (tombstones too) in (from, to] in clockwise order,
  * malloc'd for the caller to free (NULL when *n is 0): 0 or CHORD_ENOMEM. */
 int store_keys_in(struct store *s, const struct chord_id *from,

@@ -61,7 +61,8 @@ static int status_replication(struct node *n, const struct stat_job *sj,
 {
   resp->replicas = n->o.replicas;
   resp->primary_keys = sj->primary;
-  resp->replica_keys = sj->keys - sj->primary;
+  /* Two reads of a changing store: never below 0. */
+  resp->replica_keys = sj->keys > sj->primary ? sj->keys - sj->primary : 0;
   resp->tombstones = sj->tombs;
   resp->repair_running = n->repair.running;
   resp->repair_rounds = n->repair.rounds;

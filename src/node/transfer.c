@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/err.h"
 #include "common/name.h"
@@ -103,6 +104,14 @@ int xfer_collect_changes(struct store *s, const struct chord_id *keys, size_t n,
     }
   }
   return 0;
+}
+
+bool xfer_version_ok(uint64_t v)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+  return v > 0 && v <= now + XFER_VERSION_AHEAD_US;
 }
 
 int xfer_collect_keys(struct store *s, const struct chord_id *keys, size_t n,
@@ -210,8 +219,10 @@ int xfer_batch_from_wire(struct xfer_batch *b, Chord__V1__File *const *files,
       *why = "a tombstone carries content";
       goto fail_inval;
     }
-    if (f->version == 0) {
-      *why = "a file has no version";
+    if (!xfer_version_ok(f->version)) {
+      *why = f->version ? "a file's version is over an hour ahead of this "
+                          "node's clock"
+                        : "a file has no version";
       goto fail_inval;
     }
     e = f->deleted ? store_tombstone_create(f->name, len, f->version)

@@ -13,6 +13,15 @@
 #include "chord/v1/common.pb-c.h"
 #include "node/store.h"
 
+/* How far a version (microseconds of a wall clock) may be ahead of ours:
+ * clocks differ, but a version far ahead would hold every later write
+ * and delete back (and stop tombstones from ever being purged). */
+#define XFER_VERSION_AHEAD_US ((uint64_t)3600 * 1000000)
+
+/* Whether version v is acceptable from a peer now: 0 < v <= now + the
+ * allowance. */
+bool xfer_version_ok(uint64_t v);
+
 /* Bytes a page entry costs beyond its name and content: key, version and
  * protobuf framing, rounded up. */
 #define XFER_ENTRY_OVERHEAD 64

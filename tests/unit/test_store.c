@@ -535,6 +535,25 @@ static void test_store_del_missing_not_found(void **state)
   expect_stats(f->s, 0, 0);
 }
 
+/* The hand-off's drop: only the version it sent goes; a newer one that
+ * arrived since stays. The highest version is what a restart starts
+ * its clock above. */
+static void test_store_del_version_only_that_version(void **state)
+{
+  struct fixture *f = *state;
+  struct chord_id k = key_of("a");
+
+  assert_int_equal(store_del_version(f->s, &k, 3), CHORD_ENOTFOUND);
+  put_str(f->s, "a", "x", 3, 0, 0);
+  put_str(f->s, "b", "y", 9, 0, 0);
+  assert_int_equal(store_max_version(f->s), 9);
+  put_str(f->s, "a", "newer", 4, STORE_PUT_IF_NEWER, 0);
+  assert_int_equal(store_del_version(f->s, &k, 3), CHORD_EEXIST);
+  expect_str(f->s, "a", "newer", 4);
+  assert_int_equal(store_del_version(f->s, &k, 4), 0);
+  expect_missing(f->s, "a");
+}
+
 static void test_store_stats_track_changes(void **state)
 {
   struct fixture *f = *state;
@@ -1671,6 +1690,7 @@ static const struct CMUnitTest both_tests[] = {
     BOTH(test_store_if_newer_keeps_newer),
     BOTH(test_store_del_then_get_not_found),
     BOTH(test_store_del_missing_not_found),
+    BOTH(test_store_del_version_only_that_version),
     BOTH(test_store_stats_track_changes),
     BOTH(test_store_keys_in_range),
     BOTH(test_store_keys_in_wraparound),

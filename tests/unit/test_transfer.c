@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -186,6 +187,14 @@ static void test_transfer_decode_refuses_bad_input(void **state)
   assert_refused(f, &file, CHORD_ID_BYTES);
   file = wire_file("unversioned", "x", 1, 0);
   assert_refused(f, &file, CHORD_ID_BYTES);
+  /* A version over an hour ahead of the clock would hold back every later
+   * write of the key: refused (the wall clock in microseconds). */
+  file = wire_file("future", "x", 1,
+                   (uint64_t)time(NULL) * 1000000u + XFER_VERSION_AHEAD_US +
+                       60u * 1000000u);
+  assert_refused(f, &file, CHORD_ID_BYTES);
+  assert_false(xfer_version_ok(UINT64_MAX));
+  assert_true(xfer_version_ok((uint64_t)time(NULL) * 1000000u));
   file = wire_file("tomb", "x", 1, 3);
   file.deleted = true;
   assert_refused(f, &file, CHORD_ID_BYTES);
