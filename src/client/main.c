@@ -39,10 +39,13 @@ static const struct command commands[] = {
      "Stores the content of FILE, or of standard input when FILE is absent\n"
      "or -, as the file NAME (1 to 1024 bytes of UTF-8). Content over\n"
      "--max-size is refused (exit 4) before anything is sent. Prints the\n"
-     "node that owns NAME and the hops the request took. Put -- before a\n"
-     "NAME that starts with a dash.\n"
+     "node that owns NAME, the hops the request took and the copies: how\n"
+     "many nodes (the owner included) held the write when it was\n"
+     "acknowledged, the replica count unless the ring has fewer nodes. Put\n"
+     "-- before a NAME that starts with a dash.\n"
      "\n"
-     "With --json: {command, name, size, owner {id, addr}, hops, version}.\n"},
+     "With --json: {command, name, size, owner {id, addr}, hops, version,\n"
+     "copies}.\n"},
     {"read", commands_read, true, "NAME [-o FILE]",
      "print the file NAME, or save it to FILE",
      "Fetches the file NAME. Without -o (or with -o -) its content goes to\n"
@@ -59,10 +62,12 @@ static const struct command commands[] = {
      "Options:\n"
      "  -o, --output FILE   save the content to FILE\n"},
     {"delete", commands_delete, true, "NAME", "remove the file NAME",
-     "Removes the file NAME from the ring. Exit 1 when there is no such\n"
-     "file.\n"
+     "Removes the file NAME from the ring (a tombstone, replicated like a\n"
+     "write) and prints the owner, the hops and the copies that hold the\n"
+     "tombstone. Exit 1 when there is no such file.\n"
      "\n"
-     "With --json: {command, name, owner {id, addr}, hops}.\n"},
+     "With --json: {command, name, owner {id, addr}, hops, version,\n"
+     "copies}.\n"},
     {"lookup", commands_lookup, true, "NAME",
      "show the owner of NAME and the path to it",
      "Shows the key of NAME (SHA-1, 40 hex digits), the node that owns it,\n"
@@ -98,24 +103,32 @@ static const struct command commands[] = {
      "\n" UNITS_HELP},
     {"ring", commands_ring, true, "", "list the ring's members and their load",
      "Lists the members the supernode knows, in ring order (by id), with\n"
-     "the keys and bytes each stores. A member that does not answer is\n"
-     "shown as unreachable; that is not an error. With --node, walks the\n"
-     "ring from that node along the successors instead, without the\n"
-     "supernode.\n"
+     "the keys each holds as primary (owner) and as replica, its bytes,\n"
+     "the keys its last repair found a replica missing (UNDER) and\n"
+     "whether repair is running; then the totals: files (primaries),\n"
+     "copies (every live key held) and bytes. A member that does not\n"
+     "answer is shown as unreachable; that is not an error. With --node,\n"
+     "walks the ring from that node along the successors instead, without\n"
+     "the supernode.\n"
      "\n"
      "With --json: {command, nodes [{id, addr, reachable, joined, keys,\n"
-     "bytes} or {id, addr, reachable: false, error {status, message}}],\n"
-     "count, unreachable, keys, bytes}.\n"},
+     "primary_keys, replica_keys, under_replicated, repair_running, bytes}\n"
+     "or {id, addr, reachable: false, error {status, message}}], count,\n"
+     "unreachable, files, keys, bytes}.\n"},
     {"status", commands_status, true, "[HOST:PORT] [--all-fingers]",
      "show one node's state",
      "Shows the state of the node at HOST:PORT (default: --node): its id,\n"
      "whether it has joined, its predecessor, successor list and fingers,\n"
-     "the keys and bytes it stores, its version and uptime. Fingers are\n"
-     "listed once per distinct node, with the lowest index that points\n"
-     "to it.\n"
+     "the keys (primary and replica) and tombstones it holds, its bytes,\n"
+     "the replica count, under-replicated keys, repair's state and\n"
+     "totals, its version and uptime. Fingers are listed once per\n"
+     "distinct node, with the lowest index that points to it.\n"
      "\n"
      "With --json: {command, node {id, addr}, joined, version, uptime_ms,\n"
-     "keys, bytes, predecessor, successors [..], fingers [{index, node}]}.\n"
+     "keys, bytes, replicas, primary_keys, replica_keys, tombstones,\n"
+     "under_replicated, repair {running, rounds, pushed, pulled,\n"
+     "bytes_sent}, predecessor, successors [..], fingers [{index, node}],\n"
+     "dead [..], calls_received, maintenance_sent}.\n"
      "\n"
      "Options:\n"
      "  --all-fingers   list all 160 finger entries\n"},

@@ -234,7 +234,8 @@ static void begin_result(struct json *j, const char *command)
 /* ---- results ------------------------------------------------------------ */
 
 /* Prints that name (size bytes) was written, per r: a line of text, or
- * {command, name, size, owner, hops, version, copies}. Write errors are left in
+ * {command, name, size, owner, hops, version, copies}: copies counts the
+ * nodes holding the write, the owner included. Write errors are left in
  * stdout's error flag, as for every output_ result; main checks it. */
 void output_write(struct chordctl *ctl, const char *name, size_t size,
                   const Chord__V1__WriteResponse *r)
@@ -509,17 +510,17 @@ void output_status(struct chordctl *ctl, const Chord__V1__StatusResponse *r)
   fputs("\nuptime       ", stdout);
   text_uptime(r->uptime_ms);
   printf("\nkeys         %" PRIu64 " (%" PRIu64 " primary, %" PRIu64
-         " replica; %" PRIu64 " tombstone%s)\nbytes        %" PRIu64
-         "\nreplicas     %" PRIu32
-         " copies of each file\nrepair       %s, %" PRIu64 " round%s, %" PRIu64
-         " pushed, %" PRIu64 " pulled, %" PRIu64
-         " under-replicated in the last round, %" PRIu64
-         " bytes sent\npredecessor  ",
+         " replica; %" PRIu64 " tombstone%s)\nbytes        %" PRIu64,
          r->keys, r->primary_keys, r->replica_keys, r->tombstones,
-         plural(r->tombstones), r->bytes, r->replicas,
-         r->repair_running ? "running" : "idle", r->repair_rounds,
-         plural(r->repair_rounds), r->repair_pushed, r->repair_pulled,
-         r->under_replicated, r->repair_bytes);
+         plural(r->tombstones), r->bytes);
+  printf("\nreplicas     %" PRIu32 " cop%s of each file; %" PRIu64
+         " key%s under-replicated\nrepair       %s, %" PRIu64
+         " round%s, %" PRIu64 " pushed, %" PRIu64 " pulled, %" PRIu64
+         " byte%s sent\npredecessor  ",
+         r->replicas, r->replicas == 1 ? "y" : "ies", r->under_replicated,
+         plural(r->under_replicated), r->repair_running ? "running" : "idle",
+         r->repair_rounds, plural(r->repair_rounds), r->repair_pushed,
+         r->repair_pulled, r->repair_bytes, plural(r->repair_bytes));
   text_node(r->predecessor);
   fputs("\nsuccessors   ", stdout);
   if (!r->n_successors)

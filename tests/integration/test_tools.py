@@ -97,9 +97,19 @@ class ToolsTest(T.ClusterTest):
         ring = json.loads(r.stdout)
         self.assertEqual(ring["files"], len(names) - 1)
         self.assertEqual(ring["keys"], 3 * (len(names) - 1))
+        # Each node's counts are those of the brute-force placement.
+        live = names[1:]
+        ids = self.c.ids()
         for n in ring["nodes"]:
+            me = int(n["id"], 16)
+            sets = [T.replica_set(ids, T.sha1_int(nm), 3) for nm in live]
+            self.assertEqual(n["primary_keys"],
+                             sum(1 for rs in sets if rs[0] == me), n)
+            self.assertEqual(n["replica_keys"],
+                             sum(1 for rs in sets if me in rs[1:]), n)
             self.assertEqual(n["keys"], n["primary_keys"] + n["replica_keys"])
-            self.assertFalse(n["repair_running"] and n["under_replicated"] > 30)
+            self.assertIn(n["repair_running"], (True, False))
+            self.assertGreaterEqual(n["under_replicated"], 0)
         text = self.ctl("ring").stdout.decode()
         self.assertIn("PRIMARY", text.splitlines()[0])
         self.assertIn("REPLICA", text.splitlines()[0])
@@ -120,6 +130,85 @@ class ToolsTest(T.ClusterTest):
             self.assertIn("(%d primary, %d replica" % (st["primary_keys"],
                                                        st["replica_keys"]), line)
         self.assertEqual(tombs, 3)
+
+    def test_ring_and_status_add_up_in_three_nodes(self):
+        """With 3 nodes and R = 3 every node holds every file: once repair
+        settles, the primaries add up to N, each node's primary + replica
+        is N, nothing is under-replicated and repair is idle; the ring
+        table (aligned under its header) and status's lines say the same
+        as their JSON."""
+        c = T.Cluster(node_args=T.replication_flags(3, "1s"))
+        try:
+            rng = random.Random(12)
+            for _ in range(3):
+                c.add_node(rng.getrandbits(160))
+            T.wait_ring_correct(c, 10)
+            N = 20
+            for k in range(N):
+                r = T.chordctl(["write", "three-%d" % k], cluster=c,
+                               input=b"y" * 7)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertTrue(r.stdout.endswith(b", 3 copies\n"), r.stdout)
+
+            def settled():
+                r = T.chordctl(["--json", "ring"], cluster=c)
+                if r.returncode != 0:
+                    return None
+                ring = json.loads(r.stdout)
+                nodes = ring["nodes"]
+                ok = (len(nodes) == 3 and
+                      sum(n["primary_keys"] for n in nodes) == N and
+                      all(n["primary_keys"] + n["replica_keys"] == N and
+                          n["under_replicated"] == 0 and
+                          not n["repair_running"] for n in nodes))
+                return ring if ok else None
+            ring = T.wait_for(settled, 20, "repair to settle")
+            self.assertEqual((ring["files"], ring["keys"], ring["bytes"]),
+                             (N, 3 * N, 3 * 7 * N))
+
+            text = T.chordctl(["ring"], cluster=c).stdout.decode()
+            lines = text.splitlines()
+            head = lines[0].split()
+            self.assertEqual(head, ["ID", "ADDR", "PRIMARY", "REPLICA",
+                                    "BYTES", "UNDER", "REPAIR"])
+            # Numbers end under the end of their heading.
+            ends = {h: lines[0].index(h) + len(h)
+                    for h in ("PRIMARY", "REPLICA", "BYTES", "UNDER")}
+            by_id = {n["id"]: n for n in ring["nodes"]}
+            for line in lines[1:4]:
+                f = line.split()
+                n = by_id[f[0]]
+                # Repair runs a round every second: idle or running.
+                self.assertEqual(f[1:6], [n["addr"], str(n["primary_keys"]),
+                                          str(n["replica_keys"]),
+                                          str(n["bytes"]), "0"], line)
+                self.assertIn(f[6], ("idle", "running"), line)
+                for h, v in zip(("PRIMARY", "REPLICA", "BYTES", "UNDER"),
+                                f[2:6]):
+                    self.assertEqual(line[ends[h] - len(v):ends[h]], v, line)
+                self.assertEqual(line.index(f[6]), lines[0].index("REPAIR"))
+            self.assertEqual(lines[4], "3 nodes, %d files, %d copies, %d bytes"
+                             % (N, 3 * N, 3 * 7 * N))
+
+            for node in c.nodes:
+                st = json.loads(T.chordctl(["--json", "status", node.addr])
+                                .stdout)
+                self.assertEqual((st["replicas"], st["keys"],
+                                  st["under_replicated"]), (3, N, 0))
+                self.assertEqual(st["primary_keys"] + st["replica_keys"], N)
+                self.assertGreater(st["repair"]["rounds"], 0)
+                got = {x.split(None, 1)[0]: x.split(None, 1)[1] for x in
+                       T.chordctl(["status", node.addr]).stdout.decode()
+                       .splitlines() if x[:1].isalpha()}
+                self.assertEqual(got["keys"], "%d (%d primary, %d replica; "
+                                 "0 tombstones)" % (N, st["primary_keys"],
+                                                    st["replica_keys"]))
+                self.assertEqual(got["replicas"], "3 copies of each file; "
+                                 "0 keys under-replicated")
+                self.assertRegex(got["repair"], r"^(idle|running), \d+ rounds?, "
+                                 r"\d+ pushed, \d+ pulled, \d+ bytes? sent$")
+        finally:
+            c.close()
 
     def test_bench_reports_errors(self):
         dead = "127.0.0.1:%d" % T.free_ports(1)[0]
