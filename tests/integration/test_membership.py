@@ -65,9 +65,10 @@ class MembershipTest(T.ClusterTest):
         self.check_tables()
 
     def test_parallel_joins_build_exact_tables(self):
-        self.c = T.Cluster(sn_args=["--lease", "800ms"])
         # A ghost joiner holds the join lock, so all eight, started at the
-        # same moment, find the supernode busy and then contend for it.
+        # same moment, find the supernode busy and then contend for it. Its
+        # lease outlasts starting eight processes on a loaded machine.
+        self.c = T.Cluster(sn_args=["--lease", "%dms" % (2500 * T.SLOW)])
         ghost = C_node(99, "127.0.0.1:1")
         self.c.sn_stub.Join(S.JoinRequest(node=ghost), timeout=2)
         nodes = self.c.start_nodes(fixed_ids(2, 8))
