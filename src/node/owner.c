@@ -234,11 +234,29 @@ static bool take_newer(struct op *o, struct store_entry *best)
   return true;
 }
 
+/* Answers UNAVAILABLE when nothing live was found but a replica did not
+ * answer: it may hold the file, and NOT_FOUND would tell the client an
+ * acknowledged write is gone. true when it answered. */
+static bool reply_unsure(struct op *o, bool complete)
+{
+  if (complete || (o->e && !o->e->deleted))
+    return false;
+  struct rpc_srv_call *c = op_call(o);
+  if (c)
+    rpc_srv_reply_error_detail(c, GRPC_STATUS_UNAVAILABLE,
+                               RPC_DETAIL_UNREACHABLE,
+                               "not here, and a replica did not answer; retry");
+  op_free(o);
+  return true;
+}
+
 /* A replica had newer than we: answer, then keep a copy (read repair). */
-static void on_read_fetched(void *ud, struct store_entry *best)
+static void on_read_fetched(void *ud, struct store_entry *best, bool complete)
 {
   struct op *o = ud;
   bool newer = take_newer(o, best);
+  if (reply_unsure(o, complete))
+    return;
   reply_file(o);
   if (!newer) {
     op_free(o);
@@ -301,10 +319,12 @@ static void tombstone(struct op *o, const struct store_entry *live)
   store_and_replicate(o);
 }
 
-static void on_delete_fetched(void *ud, struct store_entry *best)
+static void on_delete_fetched(void *ud, struct store_entry *best, bool complete)
 {
   struct op *o = ud;
   take_newer(o, best);
+  if (reply_unsure(o, complete))
+    return;
   if (!o->e || o->e->deleted) {
     struct rpc_srv_call *c = op_call(o);
     if (c)

@@ -23,7 +23,7 @@ struct fan {
   gpr_timespec deadline; /* of the call this fan-out serves */
   struct chord_peer tried[FINGER_SUCC_MAX + 1];
   size_t ntried;
-  unsigned pending, ok;
+  unsigned pending, ok, failed;
   bool out_of_time; /* send: a live successor was left untried */
   replica_sent_cb sent;
   replica_fetched_cb fetched;
@@ -71,7 +71,7 @@ static void fan_finish(struct fan *f)
   if (f->sent)
     f->sent(f->ud, f->ok, f->out_of_time);
   else
-    f->fetched(f->ud, f->e); /* the callback takes the reference */
+    f->fetched(f->ud, f->e, f->failed == 0); /* it takes the reference */
   if (f->sent)
     store_entry_unref(f->e);
   free(f);
@@ -219,8 +219,10 @@ static void on_fetched(struct rpc_result *r, void *ud)
       f->e = e;
       node_version_seen(n, e->version);
     }
-  } else if (!r->status.remote && !n->d.stopping) {
-    node_peer_failed(n, &c->to);
+  } else {
+    f->failed++;
+    if (!r->status.remote && !n->d.stopping)
+      node_peer_failed(n, &c->to);
   }
   free(c);
   if (f->pending == 0)
@@ -236,7 +238,7 @@ void replica_fetch(struct node *n, const struct chord_id *key,
   ProtobufCBinaryData kb = {CHORD_ID_BYTES, (uint8_t *)key->b};
   size_t k;
   if (!f) {
-    cb(ud, NULL);
+    cb(ud, NULL, false);
     return;
   }
   f->key = *key;
@@ -249,8 +251,10 @@ void replica_fetch(struct node *n, const struct chord_id *key,
   f->pending = 1;
   for (size_t i = 0; i < k; i++) {
     struct fan_call *c = calloc(1, sizeof(*c));
-    if (!c)
+    if (!c) {
+      f->failed++;
       break;
+    }
     c->f = f;
     c->to = t[i];
     f->pending++;

@@ -20,8 +20,10 @@ struct node;
  * time (not for want of nodes). */
 typedef void (*replica_sent_cb)(void *ud, unsigned copies, bool short_);
 /* best: the newest entry any replica holds (a reference passed to the
- * callback, which unrefs it), or NULL when none has one. */
-typedef void (*replica_fetched_cb)(void *ud, struct store_entry *best);
+ * callback, which unrefs it), or NULL when none has one; complete: every
+ * replica asked answered (a NULL best then means none holds the key). */
+typedef void (*replica_fetched_cb)(void *ud, struct store_entry *best,
+                                   bool complete);
 
 /* Up to max of the first live successors other than self, nearest first:
  * the other members of our replica set when max is R - 1. */
