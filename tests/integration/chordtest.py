@@ -544,3 +544,30 @@ def wait_replicated(cluster, timeout, r, since=None, nodes=None, step=0.2,
                 "(stats %s), first:\n  %s" % (timeout * SLOW, len(problems),
                                                stats, "\n  ".join(problems[:10])))
         time.sleep(step)
+
+
+# ---- small helpers the test files share --------------------------------
+
+
+def fixed_ids(seed, n):
+    """n distinct random 160-bit ids from a seed: the same ring each run."""
+    rng = random.Random(seed)
+    ids = []
+    while len(ids) < n:
+        i = rng.getrandbits(160)
+        if i not in ids:
+            ids.append(i)
+    return ids
+
+
+def wfile(name, data):
+    return N.WriteRequest(file=C.File(name=name, content=data))
+
+
+def rpc_code(fn):
+    """The status code fn's call ended with (OK when it did not raise)."""
+    try:
+        fn()
+    except grpc.RpcError as e:
+        return e.code()
+    return grpc.StatusCode.OK

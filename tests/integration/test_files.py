@@ -30,14 +30,7 @@ NAME_CHARS = ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
 
-def fixed_ids(seed, n):
-    rng = random.Random(seed)
-    ids = []
-    while len(ids) < n:
-        i = rng.getrandbits(160)
-        if i not in ids:
-            ids.append(i)
-    return ids
+fixed_ids = T.fixed_ids
 
 
 def random_name(rng, used, prefix="f"):
@@ -64,16 +57,10 @@ def key_hex(name):
     return hashlib.sha1(name.encode()).hexdigest()
 
 
-def wfile(name, data):
-    return N.WriteRequest(file=C.File(name=name, content=data))
+wfile = T.wfile
 
 
-def rpc_code(fn):
-    try:
-        fn()
-    except grpc.RpcError as e:
-        return e.code()
-    return SC.OK
+rpc_code = T.rpc_code
 
 
 def tree(root):

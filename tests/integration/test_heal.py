@@ -19,18 +19,10 @@ SC = grpc.StatusCode
 READ_DEADLINE = 10  # seconds (times SLOW) for each read during repair
 
 
-def fixed_ids(seed, n):
-    rng = random.Random(seed)
-    ids = []
-    while len(ids) < n:
-        i = rng.getrandbits(160)
-        if i not in ids:
-            ids.append(i)
-    return ids
+fixed_ids = T.fixed_ids
 
 
-def wfile(name, data):
-    return N.WriteRequest(file=C.File(name=name, content=data))
+wfile = T.wfile
 
 
 def short(i):

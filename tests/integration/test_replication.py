@@ -30,30 +30,17 @@ OP_RETRY = 30  # seconds (times SLOW) a write or delete is retried
 SN_ARGS = ["--heartbeat", "300ms", "--heartbeat-timeout", "1500ms"]
 
 
-def fixed_ids(seed, n):
-    rng = random.Random(seed)
-    ids = []
-    while len(ids) < n:
-        i = rng.getrandbits(160)
-        if i not in ids:
-            ids.append(i)
-    return ids
+fixed_ids = T.fixed_ids
 
 
 def short(i):
     return T.id_hex(i)[:8]
 
 
-def wfile(name, data):
-    return N.WriteRequest(file=C.File(name=name, content=data))
+wfile = T.wfile
 
 
-def rpc_code(fn):
-    try:
-        fn()
-    except grpc.RpcError as e:
-        return e.code()
-    return SC.OK
+rpc_code = T.rpc_code
 
 
 def read(node, name, deadline=OP_DEADLINE):
