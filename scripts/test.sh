@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs what is missing, builds, and runs the whole test suite twice:
-# a plain build, then one under AddressSanitizer + UndefinedBehaviorSanitizer;
+# a plain build, then one under AddressSanitizer + UndefinedBehaviorSanitizer,
+# each followed by its integration tests again with mutual TLS and a token;
 # then, where a Docker engine answers, the docker-compose cluster test.
 # Any failure or sanitizer report fails the run.
 set -euo pipefail
@@ -13,30 +14,49 @@ jobs=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
 
-run_suite() { # NAME BUILD_DIR CMAKE_ARGS...
-  local name=$1 dir=$2
-  shift 2
-  echo "== $name: configure and build ($dir)"
-  cmake -S . -B "$dir" -DCHORD_WERROR=ON "$@" >/dev/null
-  cmake --build "$dir" -j "$jobs" -- --no-print-directory >/dev/null
-  echo "== $name: tests"
-  local log="$dir/ctest.log" rc=0
-  (cd "$dir" && ctest --output-on-failure -j 2 --timeout 1200) 2>&1 | tee "$log" || rc=$?
-  local line total nfail
-  line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1 || true)
-  total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
-  nfail=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+# Adds the ctest result in LOG (ctest's exit code RC) to the totals.
+count() { # LOG RC
+  local log=$1 rc=$2 line total nfail
+  line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" |
+    tail -1 || true)
   if [ -z "$line" ]; then
-    echo "== $name: ctest reported no result" >&2
+    echo "== $log: ctest reported no result" >&2
     failed=$((failed + 1))
     return
   fi
+  total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+  nfail=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
   passed=$((passed + total - nfail))
   failed=$((failed + nfail))
   [ "$rc" -eq 0 ] || [ "$nfail" -gt 0 ] || failed=$((failed + 1))
 }
 
+run_suite() { # NAME BUILD_DIR CMAKE_ARGS...
+  local name=$1 dir=$2 rc=0
+  shift 2
+  echo "== $name: configure and build ($dir)"
+  cmake -S . -B "$dir" -DCHORD_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs" -- --no-print-directory >/dev/null
+  echo "== $name: tests"
+  (cd "$dir" && ctest --output-on-failure -j 2 --timeout 1200) 2>&1 |
+    tee "$dir/ctest.log" || rc=$?
+  count "$dir/ctest.log" "$rc"
+}
+
+# The integration tests once more with mutual TLS and a cluster token on
+# every daemon, chordctl and test client (CHORD_TEST_SECURE, see
+# tests/integration/chordtest.py).
+run_secure() { # NAME BUILD_DIR
+  local name=$1 dir=$2 rc=0
+  echo "== $name: integration tests with TLS and a token"
+  (cd "$dir" && CHORD_TEST_SECURE=1 ctest --output-on-failure -j 2 \
+    --timeout 1200 -R '^test_(membership|files|tools|heal|replication)$') \
+    2>&1 | tee "$dir/ctest-secure.log" || rc=$?
+  count "$dir/ctest-secure.log" "$rc"
+}
+
 run_suite plain build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_secure plain build
 
 # The written rules the build can check: layout and no call loop between
 # the node's files.
@@ -53,6 +73,7 @@ check() { # NAME COMMAND...
 check "format: scripts/check-format.sh" scripts/check-format.sh
 check "layering: scripts/check-deps.py" python3 scripts/check-deps.py build
 run_suite sanitizers build-san -DCMAKE_BUILD_TYPE=Debug -DCHORD_SANITIZE=ON
+run_secure sanitizers build-san
 
 # The docker-compose cluster, end to end, wherever a Docker engine answers.
 if command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1; then

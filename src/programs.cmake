@@ -3,6 +3,7 @@
 add_executable(chord-supernode
   src/supernode/main.c
   src/supernode/service.c
+  src/supernode/identity.c
   src/supernode/registry.c)
 target_link_libraries(chord-supernode PRIVATE chord_common)
 
@@ -26,6 +27,7 @@ add_library(chord_node STATIC
   src/node/svc_ring.c
   src/node/svc_status.c
   src/node/svc_transfer.c
+  src/node/vouch.c
   src/node/svc_repair.c
   src/node/owner.c
   src/node/replica.c

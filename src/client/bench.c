@@ -452,7 +452,8 @@ int bench_run(struct chordctl *ctl, int argc, char **argv)
     goto out;
   }
   b->bridge = cq_bridge_create(&b->loop);
-  struct rpc_client_opts co = {.max_message = ctl->max_size};
+  struct rpc_client_opts co = {.max_message = ctl->max_size,
+                               .auth = &ctl->auth};
   b->cli = b->bridge ? rpc_client_create(b->bridge, &co) : NULL;
   if (!b->cli) {
     output_error(ctl, "bench: cannot set up the RPC client");

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/auth.h"
 #include "common/rpc.h"
 
 #define CHORDCTL_DEFAULT_SUPERNODE "127.0.0.1:7000"
@@ -17,13 +18,15 @@
 
 /* The program's state, from the global flags to the RPC client. */
 struct chordctl {
-  const char *supernode;   /* HOST:PORT of the supernode */
-  bool supernode_from_env; /* supernode came from CHORD_SUPERNODE */
-  const char *node;        /* --node: serve every call; NULL = ask */
-  int64_t timeout_ms;      /* deadline of each call, milliseconds */
-  uint64_t max_size;       /* largest file content sent or received */
-  bool json;               /* one JSON object on stdout, not text */
-  struct rpc_client *rpc;  /* sync client, made by main before a command */
+  const char *supernode;      /* HOST:PORT of the supernode */
+  bool supernode_from_env;    /* supernode came from CHORD_SUPERNODE */
+  const char *node;           /* --node: serve every call; NULL = ask */
+  int64_t timeout_ms;         /* deadline of each call, milliseconds */
+  uint64_t max_size;          /* largest file content sent or received */
+  bool json;                  /* one JSON object on stdout, not text */
+  struct rpc_client *rpc;     /* sync client, made by main before a command */
+  struct auth_opts auth_opts; /* --token-file and --tls-* */
+  struct auth auth;           /* what they name, loaded by run_net */
 };
 
 #endif

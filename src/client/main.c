@@ -188,13 +188,24 @@ static void print_usage(FILE *f)
         "                         instead of text; errors stay on stderr\n"
         "  --max-size SIZE        largest file written or read (default 64M,\n"
         "                         at most 1G)\n"
+        "  --token-file FILE      token sent with every call: the cluster's,\n"
+        "                         or the client token ($CHORD_TOKEN_FILE)\n"
+        "  --tls-cert FILE, --tls-key FILE, --tls-ca FILE\n"
+        "                         mutual TLS: this client's certificate and\n"
+        "                         key, and the cluster's CA, PEM\n"
+        "                         ($CHORD_TLS_CERT, $CHORD_TLS_KEY,\n"
+        "                         $CHORD_TLS_CA)\n"
+        "  --tls-server-name NAME the name server certificates must carry\n"
+        "                         ($CHORD_TLS_SERVER_NAME; default: the "
+        "host)\n"
         "  -h, --help             show this help; COMMAND --help for a "
         "command\n"
         "  --version              show the version\n"
         "\n" UNITS_HELP "\n"
         "Exit status: 0 done, 1 no such file, 2 usage error, 3 cluster\n"
         "unreachable or timed out, 4 input refused (bad name, too large),\n"
-        "5 any other failure. Errors are one line on standard error.\n",
+        "5 any other failure, 6 not allowed (no token, a wrong one).\n"
+        "Errors are one line on standard error.\n",
         f);
 }
 
@@ -224,6 +235,23 @@ static int run_help(struct chordctl *ctl, int argc, char **argv)
 }
 
 /* ---- flags -------------------------------------------------------------- */
+
+/* Takes --token-file or a --tls-* flag at argv[*i]: true
+ * when it is one of them (*val NULL when its value is missing). */
+static bool auth_flag(struct chordctl *ctl, int argc, char **argv, int *i,
+                      const char **val)
+{
+  static const char *const names[] = {"--token-file", "--tls-cert", "--tls-key",
+                                      "--tls-ca", "--tls-server-name"};
+  static const int index[] = {0, 2, 3, 4, 5}; /* auth_opts_set's order */
+  for (int k = 0; k < 5; k++)
+    if (args_flag_value(argc, argv, i, names[k], val)) {
+      if (*val)
+        auth_opts_set(&ctl->auth_opts, index[k], *val);
+      return true;
+    }
+  return false;
+}
 
 /* What the global flags ask for besides a command. */
 enum action { ACT_COMMAND, ACT_HELP, ACT_VERSION };
@@ -280,6 +308,9 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
       if (val && units_parse_size(val, 0, CHORDCTL_MAX_SIZE_LIMIT,
                                   &ctl->max_size) == 0)
         continue;
+    } else if (auth_flag(ctl, argc, argv, &i, &val)) {
+      if (val)
+        continue;
     } else {
       escape_quote(q, sizeof(q), a, strlen(a));
       return output_usage(ctl, NULL, "unknown option %s", q);
@@ -324,14 +355,25 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
 static int run_net(struct chordctl *ctl, const struct command *c, int argc,
                    char **argv)
 {
-  struct rpc_client_opts o = {.max_message = ctl->max_size ? ctl->max_size : 1};
+  struct rpc_client_opts o = {.max_message = ctl->max_size ? ctl->max_size : 1,
+                              .auth = &ctl->auth};
+  char err[256];
   int rc;
 
+  /* The client token file is the daemons' (what they accept); chordctl
+   * sends the one --token-file names. */
+  auth_opts_from_env(&ctl->auth_opts);
+  ctl->auth_opts.client_token_file = NULL;
+  if (auth_load(&ctl->auth, &ctl->auth_opts, err, sizeof(err))) {
+    output_error(ctl, "%s", err);
+    return OUTPUT_EXIT_USAGE;
+  }
   rpc_route_library_logs();
   grpc_init();
   ctl->rpc = rpc_client_create(NULL, &o);
   if (!ctl->rpc) {
-    output_error(ctl, "cannot set up the RPC client: out of memory");
+    output_error(ctl, "cannot set up the RPC client (TLS files rejected, or "
+                      "out of memory)");
     rc = OUTPUT_EXIT_FAILURE;
   } else {
     rc = c->run(ctl, argc, argv);
@@ -339,6 +381,7 @@ static int run_net(struct chordctl *ctl, const struct command *c, int argc,
     ctl->rpc = NULL;
   }
   grpc_shutdown();
+  auth_free(&ctl->auth);
   return rc;
 }
 

@@ -21,7 +21,8 @@
 /* The exit code (enum output_exit) for a call that ended with code:
  * NOT_FOUND is 1, the cluster out of reach 3 (UNAVAILABLE,
  * DEADLINE_EXCEEDED, CANCELLED), refused input 4 (INVALID_ARGUMENT,
- * RESOURCE_EXHAUSTED), anything else 5; OK is 0. */
+ * RESOURCE_EXHAUSTED), not allowed 6 (UNAUTHENTICATED, PERMISSION_DENIED),
+ * anything else 5; OK is 0. */
 static int exit_for_status(grpc_status_code code)
 {
   switch (code) {
@@ -32,6 +33,8 @@ static int exit_for_status(grpc_status_code code)
   case GRPC_STATUS_CANCELLED: return OUTPUT_EXIT_UNREACHABLE;
   case GRPC_STATUS_INVALID_ARGUMENT:
   case GRPC_STATUS_RESOURCE_EXHAUSTED: return OUTPUT_EXIT_REFUSED;
+  case GRPC_STATUS_UNAUTHENTICATED:
+  case GRPC_STATUS_PERMISSION_DENIED: return OUTPUT_EXIT_DENIED;
   default: return OUTPUT_EXIT_FAILURE;
   }
 }

@@ -21,7 +21,8 @@ enum output_exit {
   OUTPUT_EXIT_USAGE = 2,       /* bad flags or arguments, unknown command */
   OUTPUT_EXIT_UNREACHABLE = 3, /* cluster unreachable, timed out, no node */
   OUTPUT_EXIT_REFUSED = 4,     /* bad name, too large, refused input */
-  OUTPUT_EXIT_FAILURE = 5      /* anything else, local I/O errors included */
+  OUTPUT_EXIT_FAILURE = 5,     /* anything else, local I/O errors included */
+  OUTPUT_EXIT_DENIED = 6       /* no token, a wrong one, or not allowed */
 };
 
 #define OUTPUT_WHAT_MAX 160 /* room for a "verb "name"" context, with NUL */

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr.h"
 #include "common/err.h"
 #include "common/health.h"
+#include "common/log.h"
 
 static void on_signal(uv_signal_t *h, int signum)
 {
@@ -21,10 +23,14 @@ static void on_signal(uv_signal_t *h, int signum)
     daemon_stop(d, 0);
 }
 
-int daemon_init(struct daemon *d, size_t max_message, const char *token)
+int daemon_init(struct daemon *d, size_t max_message, const struct auth *auth)
 {
   int rc = CHORD_ENOMEM;
   memset(d, 0, sizeof(*d));
+  d->auth = auth;
+  /* Connections cost descriptors: take all the system allows (fdguard.c
+   * watches what happens at the limit). */
+  d->fd_limit = fdguard_raise_limit();
   /* A peer that vanishes mid-write must not kill the process. */
   signal(SIGPIPE, SIG_IGN);
   rpc_route_library_logs();
@@ -33,11 +39,11 @@ int daemon_init(struct daemon *d, size_t max_message, const char *token)
   d->bridge = cq_bridge_create(&d->loop);
   if (!d->bridge)
     goto fail_loop;
-  struct rpc_server_opts so = {.max_message = max_message};
+  struct rpc_server_opts so = {.max_message = max_message, .auth = auth};
   d->server = rpc_server_create(d->bridge, &so);
   if (!d->server)
     goto fail_bridge;
-  struct rpc_client_opts co = {.max_message = max_message, .token = token};
+  struct rpc_client_opts co = {.max_message = max_message, .auth = auth};
   d->client = rpc_client_create(d->bridge, &co);
   if (!d->client)
     goto fail_server;
@@ -60,11 +66,27 @@ fail_loop:
   return rc;
 }
 
+/* Descriptors ran out, came back, or the listener died with them. */
+static void on_guard(struct fdguard *g, enum fdguard_state s)
+{
+  struct daemon *d = g->ud;
+  d->exhausted = s != FDGUARD_OK;
+  if (d->on_exhausted)
+    d->on_exhausted(d, d->exhausted);
+  if (s != FDGUARD_DEAD || d->stopping)
+    return;
+  d->exit_hint = FDGUARD_EXIT_CODE;
+  if (d->on_signal)
+    d->on_signal(d, 0); /* as for SIGTERM: a node leaves first */
+  else
+    daemon_stop(d, FDGUARD_EXIT_CODE);
+}
+
 int daemon_start(struct daemon *d, const char *listen)
 {
   static const char *const names[] = {"chord.v1.Node", "chord.v1.Supernode",
                                       NULL};
-  int rc = health_add(d->server, &d->serving, names);
+  int rc = health_add(d->server, &d->serving, &d->exhausted, names);
   if (rc)
     return rc;
   rc = rpc_server_listen(d->server, listen, &d->port);
@@ -74,6 +96,24 @@ int daemon_start(struct daemon *d, const char *listen)
   if (rc)
     return rc;
   d->serving = true;
+  struct addr a;
+  fdguard_start(&d->guard, &d->loop,
+                addr_parse(&a, listen, ADDR_ALLOW_PORT0) == 0 ? a.host : "",
+                d->port, on_guard, d);
+  bool tls = d->auth && auth_tls(d->auth);
+  bool token = d->auth && d->auth->has_cluster;
+  if (!tls && !token)
+    LOG_WARN("plaintext, no TLS and no cluster token: anyone who reaches "
+             "port %d can read, write and delete files and change the ring "
+             "(see --tls-cert and --token-file)",
+             d->port);
+  else if (!tls)
+    LOG_WARN("plaintext, no TLS: what passes through port %d can be read "
+             "and changed on the wire (see --tls-cert)",
+             d->port);
+  else if (!token)
+    LOG_WARN("no cluster token: any holder of a certificate from the CA can "
+             "change the ring (see --token-file)");
   return 0;
 }
 
@@ -105,6 +145,7 @@ void daemon_stop(struct daemon *d, int exit_code)
   d->stopping = true;
   d->serving = false;
   d->exit_code = exit_code;
+  fdguard_stop(&d->guard);
   rpc_server_drain(d->server, DAEMON_DRAIN_MS, on_server_done, d);
 }
 

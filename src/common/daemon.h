@@ -9,7 +9,9 @@
 
 #include <uv.h>
 
+#include "common/auth.h"
 #include "common/cq_bridge.h"
+#include "common/fdguard.h"
 #include "common/rpc.h"
 
 #define DAEMON_DRAIN_MS 3000 /* calls under way get this long at a stop */
@@ -26,16 +28,26 @@ struct daemon {
   struct rpc_client *client;
   uv_signal_t sigint, sigterm; /* data = this daemon */
   daemon_signal_cb on_signal;
-  void *ud;     /* the program's context */
+  void *ud;                /* the program's context */
+  const struct auth *auth; /* borrowed: TLS and tokens, or NULL */
+  struct fdguard guard;    /* descriptors and the listener (fdguard.h) */
+  uint64_t fd_limit;       /* RLIMIT_NOFILE after raising it */
+  bool exhausted;          /* descriptors near the limit: NOT_SERVING */
+  /* Told when exhausted changes (a node stops heartbeating); may be NULL. */
+  void (*on_exhausted)(struct daemon *d, bool exhausted);
+  /* The exit code a stop asked by the daemon itself (not a signal)
+   * should end with: FDGUARD_EXIT_CODE for a dead listener; else 0. */
+  int exit_hint;
   bool serving; /* health: SERVING while true */
   bool stopping;
   int port; /* bound port */
   int exit_code;
 };
 
-/* Sets up the loop, bridge, server (max_message) and client; installs the
+/* Sets up the loop, bridge, server (max_message) and client, both with
+ * auth's TLS and tokens (borrowed; it outlives the daemon); installs the
  * signal handlers. 0 or a CHORD_E* code (everything is undone). */
-int daemon_init(struct daemon *d, size_t max_message, const char *token);
+int daemon_init(struct daemon *d, size_t max_message, const struct auth *auth);
 /* Adds the health service, binds listen and starts serving.
  * 0 or CHORD_EINVAL (cannot bind). */
 int daemon_start(struct daemon *d, const char *listen);

@@ -7,10 +7,11 @@
 
 #include "common/rpc.h"
 
-/* Serves Health/Check on s: SERVING while *serving is true, else
- * NOT_SERVING; a service name other than "" or one of names (NULL-ended)
- * gets NOT_FOUND. serving and names must outlive the server. */
-int health_add(struct rpc_server *s, const bool *serving,
+/* Serves Health/Check on s: SERVING while *serving is true and
+ * *exhausted false, else NOT_SERVING; a service name other than "" or one
+ * of names (NULL-ended) gets NOT_FOUND. The flags and names must outlive
+ * the server. */
+int health_add(struct rpc_server *s, const bool *serving, const bool *exhausted,
                const char *const *names);
 
 #endif

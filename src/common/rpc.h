@@ -90,9 +90,13 @@ typedef void (*rpc_handler_cb)(struct rpc_srv_call *call,
  * reference to it; it is freed after this returns. */
 typedef void (*rpc_cancel_cb)(struct rpc_srv_call *call, void *ud);
 
+struct auth;
+
 struct rpc_server_opts {
-  size_t max_message; /* largest request accepted; 0 = default */
-  unsigned slots;     /* requests kept armed per method; 0 = 8 */
+  size_t max_message;      /* largest request accepted; 0 = default */
+  unsigned slots;          /* requests kept armed per method; 0 = 8 */
+  const struct auth *auth; /* TLS and tokens (outlives the server); NULL:
+                              plaintext, every call admitted */
 };
 
 /* A server whose events run on b's loop. NULL on failure. */
@@ -103,7 +107,16 @@ struct rpc_server *rpc_server_create(struct cq_bridge *b,
 int rpc_server_add_service(struct rpc_server *s,
                            const ProtobufCServiceDescriptor *svc,
                            const rpc_handler_cb *handlers, void *ud);
-/* Binds addr ("host:port", port 0 for an ephemeral one), insecure.
+/* Sets what the callers of svc's methods must prove: levels[i] (an enum
+ * auth_level) for method i. A method never guarded needs AUTH_RING, so a
+ * forgotten one is closed, not open. Before start only; svc added. A call
+ * that falls short is answered UNAUTHENTICATED or PERMISSION_DENIED before
+ * its request is decoded. */
+void rpc_server_guard(struct rpc_server *s,
+                      const ProtobufCServiceDescriptor *svc,
+                      const unsigned char *levels);
+/* Binds addr ("host:port", port 0 for an ephemeral one), with TLS when the
+ * server's auth has it.
  * Writes the bound port to *port when not NULL. Before start only.
  * 0, or CHORD_EINVAL when the address cannot be bound. */
 int rpc_server_listen(struct rpc_server *s, const char *addr, int *port);
@@ -131,6 +144,9 @@ const char *rpc_srv_method(const struct rpc_srv_call *c);
  * 0, CHORD_ENOTFOUND, or CHORD_ETOOBIG when it does not fit. */
 int rpc_srv_metadata(const struct rpc_srv_call *c, const char *key, char *out,
                      size_t len);
+/* Whether the caller proved the cluster token (always true when no
+ * cluster token is set): a ring member, not just a client. */
+bool rpc_srv_member(const struct rpc_srv_call *c);
 /* Registers cb to run if the server answers the call itself at shutdown. */
 void rpc_srv_on_cancel(struct rpc_srv_call *c, rpc_cancel_cb cb, void *ud);
 /* Answers OK with resp (packed at once; resp stays the caller's). The
@@ -156,7 +172,9 @@ struct rpc_client;
 struct rpc_client_opts {
   size_t max_message;   /* largest response accepted; 0 = default */
   int reconnect_max_ms; /* cap on reconnect backoff; 0 = 2000 */
-  const char *token;    /* sent as x-chord-token metadata; NULL = none */
+  /* TLS credentials, and the cluster token sent as metadata on every call;
+   * borrowed, outlives the client. NULL: plaintext, no token. */
+  const struct auth *auth;
 };
 
 struct rpc_req {

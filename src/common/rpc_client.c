@@ -13,11 +13,10 @@
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
 
+#include "common/auth.h"
 #include "common/codec.h"
 #include "common/err.h"
 #include "common/rpc_internal.h"
-
-#define RPC_TOKEN_KEY "x-chord-token"
 
 struct reg_method {
   const char *path; /* interned by the caller's static strings */
@@ -57,7 +56,9 @@ struct rpc_client {
   size_t ninflight;
   size_t max_message;
   int reconnect_max_ms;
-  char *token;
+  const char *token;               /* the auth's cluster token, or NULL */
+  grpc_channel_credentials *creds; /* every channel's */
+  const char *server_name;         /* TLS name override, or NULL */
   bool stopping;
   void (*done)(void *ud);
   void *done_ud;
@@ -74,16 +75,18 @@ struct rpc_client *rpc_client_create(struct cq_bridge *b,
       o && o->max_message ? o->max_message : RPC_DEFAULT_MAX_MESSAGE;
   c->reconnect_max_ms =
       o && o->reconnect_max_ms > 0 ? o->reconnect_max_ms : 2000;
-  if (o && o->token) {
-    c->token = strdup(o->token);
-    if (!c->token)
-      goto fail;
-  }
+  const struct auth *a = o ? o->auth : NULL;
+  c->token = a ? a->token : NULL;
+  c->server_name = a ? a->server_name : NULL;
+  c->creds = a ? auth_channel_creds(a) : grpc_insecure_credentials_create();
+  if (!c->creds)
+    goto fail;
   if (pthread_mutex_init(&c->lock, NULL))
     goto fail;
   return c;
 fail:
-  free(c->token);
+  if (c->creds)
+    grpc_channel_credentials_release(c->creds);
   free(c);
   return NULL;
 }
@@ -109,10 +112,12 @@ static int chan_get(struct rpc_client *c, const char *target,
       return CHORD_ENOMEM;
     }
     rpc__channel_args_fill(args, &nargs, c->max_message, c->reconnect_max_ms);
+    if (c->server_name)
+      args[nargs++] = (grpc_arg){GRPC_ARG_STRING,
+                                 (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
+                                 {.string = (char *)c->server_name}};
     grpc_channel_args ca = {nargs, args};
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    k->ch = grpc_channel_create(target, creds, &ca);
-    grpc_channel_credentials_release(creds);
+    k->ch = grpc_channel_create(target, c->creds, &ca);
     if (!k->ch) {
       free(k->target);
       free(k);
@@ -215,7 +220,7 @@ static int out_start(struct rpc_client *c, struct out_call *oc,
   memset(ops, 0, sizeof(ops));
   ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
   if (c->token) {
-    oc->token_md.key = grpc_slice_from_static_string(RPC_TOKEN_KEY);
+    oc->token_md.key = grpc_slice_from_static_string(AUTH_TOKEN_KEY);
     oc->token_md.value = grpc_slice_from_static_string(c->token);
     ops[n].data.send_initial_metadata.count = 1;
     ops[n].data.send_initial_metadata.metadata = &oc->token_md;
@@ -314,7 +319,7 @@ static void client_maybe_finish(struct rpc_client *c)
   pthread_mutex_destroy(&c->lock);
   void (*done)(void *) = c->done;
   void *ud = c->done_ud;
-  free(c->token);
+  grpc_channel_credentials_release(c->creds);
   free(c);
   if (done)
     done(ud);

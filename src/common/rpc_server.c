@@ -14,6 +14,7 @@
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
 
+#include "common/auth.h"
 #include "common/codec.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -30,6 +31,7 @@ struct srv_method {
   const ProtobufCMessageDescriptor *input;
   rpc_handler_cb handler; /* NULL: UNIMPLEMENTED */
   void *ud;
+  enum auth_level need; /* what a caller must prove (AUTH_RING unless set) */
 };
 
 /* One armed request: for a method (m set) or the catch-all (m NULL). */
@@ -59,6 +61,7 @@ struct rpc_srv_call {
   bool has_trailer;      /* trailer.value is ours to unref */
   int cancelled;         /* RECV_CLOSE_ON_SERVER output */
   bool answered;
+  bool member; /* proved the cluster token (or none guards the ring) */
   rpc_cancel_cb on_cancel;
   void *cancel_ud;
   struct rpc_srv_call *prev, *next; /* open (unanswered) calls */
@@ -66,6 +69,7 @@ struct rpc_srv_call {
 
 struct rpc_server {
   struct cq_bridge *bridge;
+  const struct auth *auth; /* borrowed; NULL = open, plaintext */
   grpc_completion_queue *cq;
   grpc_server *server;
   struct srv_method *methods;
@@ -106,6 +110,7 @@ struct rpc_server *rpc_server_create(struct cq_bridge *b,
   if (!s)
     return NULL;
   s->bridge = b;
+  s->auth = o ? o->auth : NULL;
   s->cq = cq_bridge_cq(b);
   s->slots_per_method = o && o->slots ? o->slots : RPC_DEFAULT_SLOTS;
   rpc__channel_args_fill(
@@ -162,14 +167,31 @@ int rpc_server_add_service(struct rpc_server *s,
     if (!h)
       return CHORD_EINVAL;
     s->methods[s->nmethods++] = (struct srv_method){
-        s, path, h, svc->methods[i].input, handlers ? handlers[i] : NULL, ud};
+        s,  path,     h, svc->methods[i].input, handlers ? handlers[i] : NULL,
+        ud, AUTH_RING};
   }
   return 0;
 }
 
+void rpc_server_guard(struct rpc_server *s,
+                      const ProtobufCServiceDescriptor *svc,
+                      const unsigned char *levels)
+{
+  for (unsigned i = 0; i < svc->n_methods; i++) {
+    const char *path = rpc_method_path(svc, i);
+    for (size_t k = 0; path && k < s->nmethods; k++)
+      if (s->methods[k].path == path)
+        s->methods[k].need = (enum auth_level)levels[i];
+  }
+}
+
 int rpc_server_listen(struct rpc_server *s, const char *addr, int *port)
 {
-  grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+  grpc_server_credentials *creds =
+      s->auth ? auth_server_creds(s->auth)
+              : grpc_insecure_server_credentials_create();
+  if (!creds)
+    return CHORD_EINVAL;
   int p = grpc_server_add_http2_port(s->server, addr, creds);
   grpc_server_credentials_release(creds);
   if (p <= 0)
@@ -414,6 +436,41 @@ int rpc_srv_metadata(const struct rpc_srv_call *c, const char *key, char *out,
   return rpc__metadata_get(&c->md, key, out, len);
 }
 
+bool rpc_srv_member(const struct rpc_srv_call *c)
+{
+  return c->member;
+}
+
+/* Checks the caller's token against what the method needs; answers and
+ * returns false when it falls short. */
+static bool call_admit(struct rpc_server *s, struct rpc_srv_call *c)
+{
+  char token[AUTH_TOKEN_MAX + 1];
+  const char *t = NULL;
+  size_t len = 0;
+  if (!s->auth) {
+    c->member = true;
+    return true;
+  }
+  int rc = rpc__metadata_get(&c->md, AUTH_TOKEN_KEY, token, sizeof(token));
+  if (rc == 0) {
+    t = token;
+    len = strlen(token);
+  } else if (rc == CHORD_ETOOBIG) {
+    t = ""; /* too long to be right: a wrong token */
+  }
+  c->member = auth_check(s->auth, AUTH_RING, t, len) == GRPC_STATUS_OK;
+  grpc_status_code code = auth_check(s->auth, c->m->need, t, len);
+  if (code == GRPC_STATUS_OK)
+    return true;
+  rpc_srv_reply_error(c, code,
+                      code == GRPC_STATUS_UNAUTHENTICATED
+                          ? "%s needs a token (x-chord-token metadata)"
+                          : "%s: the token is not accepted here",
+                      c->m->path);
+  return false;
+}
+
 void rpc_srv_on_cancel(struct rpc_srv_call *c, rpc_cancel_cb cb, void *ud)
 {
   c->on_cancel = cb;
@@ -464,6 +521,11 @@ rearm:
     return;
   if (!c->m) {
     call_send(c, GRPC_STATUS_UNIMPLEMENTED, unknown, NULL, NULL);
+    return;
+  }
+  if (!call_admit(s, c)) {
+    if (payload)
+      grpc_byte_buffer_destroy(payload);
     return;
   }
   bool had_payload = payload != NULL;

@@ -4,6 +4,8 @@
  * helpers rpc_server.c and rpc_client.c share (rpc_internal.h). */
 #include "common/rpc.h"
 
+#include <errno.h>
+
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -61,6 +63,13 @@ grpc_status_code rpc_err_to_status(int err)
   case CHORD_ECANCELLED: return GRPC_STATUS_CANCELLED;
   case CHORD_ELOOP: return GRPC_STATUS_ABORTED;
   case CHORD_EIO: return GRPC_STATUS_DATA_LOSS;
+  /* Out of room (disk, quota, descriptors): retry later or elsewhere. */
+  case -ENOSPC:
+  case -EDQUOT:
+  case -EFBIG:
+  case -EMFILE:
+  case -ENFILE:
+  case -ENOMEM: return GRPC_STATUS_RESOURCE_EXHAUSTED;
   default: return GRPC_STATUS_INTERNAL;
   }
 }

@@ -55,7 +55,7 @@ static void usage(FILE *f)
       "                           longer than any node stays away (24h)\n"
       "  --join-retries N         attempts to reach the supernode (10)\n"
       "  --join-timeout DURATION  longest wait while others join (120s)\n"
-      "  --log-level LEVEL        debug, info, warn or error (info)\n"
+      "  --log-level LEVEL        debug, info, warn or error (info)\n" AUTH_HELP
       "  --help, --version\n"
       "\n" UNITS_HELP
       "SIGINT/SIGTERM: hand files to the successor, leave, exit 0.\n");
@@ -78,7 +78,10 @@ static void on_stop_signal(struct daemon *d, int signum)
     return;
   }
   n->leave_requested = true;
-  LOG_INFO("signal %d: leaving the ring", signum);
+  if (signum)
+    LOG_INFO("signal %d: leaving the ring", signum);
+  else
+    LOG_INFO("leaving the ring to restart");
   uv_timer_start(&n->leave_timer, on_leave_limit, LEAVE_LIMIT_MS, 0);
   membership_leave_start(n);
 }
@@ -106,7 +109,8 @@ static int parse_args(struct node *n, int argc, char **argv)
     O_STABILIZE,
     O_REPLICAS,
     O_REPAIR,
-    O_GRACE
+    O_GRACE,
+    O_AUTH /* AUTH_NOPTS values from here */
   };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, O_LISTEN},
@@ -130,6 +134,7 @@ static int parse_args(struct node *n, int argc, char **argv)
       {"replicas", required_argument, NULL, O_REPLICAS},
       {"repair-interval", required_argument, NULL, O_REPAIR},
       {"tombstone-grace", required_argument, NULL, O_GRACE},
+      AUTH_LONG_OPTIONS(O_AUTH),
       {NULL, 0, NULL, 0}};
   struct node_opts *o = &n->o;
   const char *env = getenv("CHORD_SUPERNODE");
@@ -230,6 +235,12 @@ static int parse_args(struct node *n, int argc, char **argv)
       if (!bad)
         log_set_level(lvl);
       break;
+    case O_AUTH:
+    case O_AUTH + 1:
+    case O_AUTH + 2:
+    case O_AUTH + 3:
+    case O_AUTH + 4:
+    case O_AUTH + 5: auth_opts_set(&o->auth, c - O_AUTH, optarg); break;
     case O_HELP: usage(stdout); return 1;
     case O_VERSION: printf("chord-node %s\n", CHORD_VERSION); return 1;
     default: usage(stderr); return 2;
@@ -264,6 +275,13 @@ static int parse_args(struct node *n, int argc, char **argv)
    * than one largest file. */
   if (o->page_bytes > o->max_file)
     o->page_bytes = o->max_file;
+  /* Last: nothing after it may fail, so a bad argument leaks nothing. */
+  auth_opts_from_env(&o->auth);
+  char err[256];
+  if (auth_load(&n->auth, &o->auth, err, sizeof(err))) {
+    fprintf(stderr, "chord-node: %s\n", err);
+    return 2;
+  }
   return 0;
 }
 
@@ -296,35 +314,46 @@ static int resolve_self(struct node *n)
 /* Registers every Node method's handler with the daemon's server. */
 static int register_handlers(struct node *n)
 {
+  /* The file calls are the client face; the rest is the ring's. */
   static const struct {
     const char *name;
     rpc_handler_cb cb;
+    enum auth_level need;
   } table[] = {
-      {"Read", svc_on_read},
-      {"Write", svc_on_write},
-      {"Delete", svc_on_delete},
-      {"Lookup", svc_on_lookup},
-      {"UpdateDHT", svc_on_update_dht},
-      {"FindSuccessor", svc_on_find_successor},
-      {"GetPredecessor", svc_on_get_predecessor},
-      {"Notify", svc_on_notify},
-      {"GetSuccessorList", svc_on_get_successor_list},
-      {"TransferKeys", svc_on_transfer_keys},
-      {"Replicate", svc_on_replicate},
-      {"Fetch", svc_on_fetch},
-      {"SyncDigest", svc_on_sync_digest},
-      {"Ping", svc_on_ping},
-      {"Status", svc_on_status},
+      {"Read", svc_on_read, AUTH_CLIENT},
+      {"Write", svc_on_write, AUTH_CLIENT},
+      {"Delete", svc_on_delete, AUTH_CLIENT},
+      {"Lookup", svc_on_lookup, AUTH_CLIENT},
+      {"UpdateDHT", svc_on_update_dht, AUTH_RING},
+      {"FindSuccessor", svc_on_find_successor, AUTH_RING},
+      {"GetPredecessor", svc_on_get_predecessor, AUTH_RING},
+      {"Notify", svc_on_notify, AUTH_RING},
+      {"GetSuccessorList", svc_on_get_successor_list, AUTH_RING},
+      {"TransferKeys", svc_on_transfer_keys, AUTH_RING},
+      {"Replicate", svc_on_replicate, AUTH_RING},
+      {"Fetch", svc_on_fetch, AUTH_RING},
+      {"SyncDigest", svc_on_sync_digest, AUTH_RING},
+      {"Ping", svc_on_ping, AUTH_RING},
+      /* Its key listing needs the cluster token (svc_status.c). */
+      {"Status", svc_on_status, AUTH_CLIENT},
   };
   const ProtobufCServiceDescriptor *svc = &chord__v1__node__descriptor;
   rpc_handler_cb h[32] = {0};
+  unsigned char need[32];
   if (svc->n_methods > sizeof(h) / sizeof(h[0]))
     return CHORD_EINTERNAL;
-  for (unsigned i = 0; i < svc->n_methods; i++)
+  for (unsigned i = 0; i < svc->n_methods; i++) {
+    need[i] = AUTH_RING;
     for (size_t k = 0; k < sizeof(table) / sizeof(table[0]); k++)
-      if (strcmp(svc->methods[i].name, table[k].name) == 0)
+      if (strcmp(svc->methods[i].name, table[k].name) == 0) {
         h[i] = table[k].cb;
-  return rpc_server_add_service(n->d.server, svc, h, n);
+        need[i] = (unsigned char)table[k].need;
+      }
+  }
+  int rc = rpc_server_add_service(n->d.server, svc, h, n);
+  if (!rc)
+    rpc_server_guard(n->d.server, svc, need);
+  return rc;
 }
 
 /* Opens the store the options name. NULL after logging why. */
@@ -378,11 +407,19 @@ int main(int argc, char **argv)
   log_set_tag(tag);
   srand((unsigned)(node_now_ms() ^ (uint64_t)getpid()));
 
-  n.store = open_store(&n.o);
-  if (!n.store)
+  if (auth_secret_new(n.secret, sizeof(n.secret))) {
+    LOG_ERROR("no randomness for the node's secret");
+    auth_free(&n.auth);
     return 1;
+  }
+  n.incarnation = auth_incarnation(n.secret, sizeof(n.secret));
+  n.store = open_store(&n.o);
+  if (!n.store) {
+    auth_free(&n.auth);
+    return 1;
+  }
   grpc_init();
-  rc = daemon_init(&n.d, n.o.max_file, NULL);
+  rc = daemon_init(&n.d, n.o.max_file, &n.auth);
   if (rc) {
     LOG_ERROR("cannot start: %s", chord_strerror(rc));
     goto fail_daemon;
@@ -432,5 +469,6 @@ cleanup:
 fail_daemon:
   store_close(n.store);
   grpc_shutdown();
+  auth_free(&n.auth);
   return exit_code;
 }

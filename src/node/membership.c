@@ -45,16 +45,19 @@ static void sn_call(struct node *n, enum peer_method m, rpc_done_cb cb)
   case PEER_SN_POST_JOIN:
     chord__v1__post_join_request__init(&u.post);
     u.post.node = &me;
+    u.post.secret = (ProtobufCBinaryData){sizeof(n->secret), n->secret};
     msg = &u.post.base;
     break;
   case PEER_SN_LEAVE:
     chord__v1__leave_request__init(&u.leave);
     u.leave.node = &me;
+    u.leave.secret = (ProtobufCBinaryData){sizeof(n->secret), n->secret};
     msg = &u.leave.base;
     break;
   default:
     chord__v1__join_request__init(&u.join);
     u.join.node = &me;
+    u.join.secret = (ProtobufCBinaryData){sizeof(n->secret), n->secret};
     msg = &u.join.base;
     break;
   }
@@ -67,7 +70,14 @@ static void heartbeat_send(struct node *n);
 
 static void on_heartbeat_timer(uv_timer_t *t)
 {
-  heartbeat_send(t->data);
+  struct node *n = t->data;
+  if (n->d.exhausted) {
+    /* Out of descriptors: fall silent, so that the supernode drops us and
+     * sends no client here, until they free up. */
+    timer_once(n, n->mem.hb_interval_ms, on_heartbeat_timer);
+    return;
+  }
+  heartbeat_send(n);
 }
 
 static void on_heartbeat(struct rpc_result *r, void *ud)
@@ -102,6 +112,7 @@ static void heartbeat_send(struct node *n)
   Chord__V1__NodeInfo me;
   nodeinfo_from_peer(&me, &n->self);
   req.node = &me;
+  req.secret = (ProtobufCBinaryData){sizeof(n->secret), n->secret};
   peer_call(n->d.client, n->o.supernode, PEER_SN_HEARTBEAT, &req.base,
             n->mem.hb_interval_ms, on_heartbeat, n);
 }
@@ -258,7 +269,7 @@ void membership_join_start(struct node *n)
 static void leave_finish(struct node *n)
 {
   LOG_INFO("left the ring");
-  node_stop(n, 0);
+  node_stop(n, n->d.exit_hint);
 }
 
 static void on_leave(struct rpc_result *r, void *ud)

@@ -43,11 +43,17 @@ struct node_opts {
   unsigned replicas;        /* R: copies of each file */
   uint64_t repair_ms;       /* the repair round's slow timer */
   uint64_t tomb_grace_ms;   /* how long a tombstone is kept */
+  struct auth_opts auth;    /* token and TLS files */
 };
 
 struct node {
   struct daemon d;
-  struct node_opts o;       /* main.c */
+  struct node_opts o; /* main.c */
+  struct auth auth;   /* main.c: TLS and tokens, for the daemon */
+  /* main.c: drawn at start, shown to the supernode only; Ping answers
+   * the incarnation derived from it (auth_incarnation). */
+  unsigned char secret[AUTH_SECRET_LEN];
+  uint64_t incarnation;
   struct chord_peer self;   /* main.c, before the join */
   enum node_state state;    /* node_set_state */
   struct ring ring;         /* node_install */

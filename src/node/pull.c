@@ -181,6 +181,7 @@ static void renew_lease(struct node *n)
   Chord__V1__NodeInfo me;
   nodeinfo_from_peer(&me, &n->self);
   req.node = &me;
+  req.secret = (ProtobufCBinaryData){sizeof(n->secret), n->secret};
   peer_call(n->d.client, n->o.supernode, PEER_SN_JOIN, &req.base,
             n->o.rpc_timeout_ms, on_renew, n);
 }

@@ -208,6 +208,12 @@ void svc_on_status(struct rpc_srv_call *call, const ProtobufCMessage *req,
 {
   struct node *n = ud;
   const Chord__V1__StatusRequest *r = (const Chord__V1__StatusRequest *)req;
+  if (r->list_keys && !rpc_srv_member(call)) {
+    /* Names of every file held: for the ring's members only. */
+    rpc_srv_reply_error(call, GRPC_STATUS_PERMISSION_DENIED,
+                        "list_keys needs the cluster token");
+    return;
+  }
   struct stat_job *sj = calloc(1, sizeof(*sj));
   if (!sj) {
     rpc_srv_reply_error(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");

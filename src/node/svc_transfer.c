@@ -12,6 +12,7 @@
 #include "common/nodeinfo.h"
 #include "node/node.h"
 #include "node/svc.h"
+#include "node/vouch.h"
 #include "node/transfer.h"
 
 struct page {
@@ -180,7 +181,51 @@ static bool transfer_request_ok(struct node *n, struct rpc_srv_call *call,
                                "this node is not a settled member; retry");
     return false;
   }
+  /* Only a joiner between our predecessor and us takes a range from us,
+   * and only (at most) the part of ours up to its own id. Alone, we own
+   * the whole ring, and a first joiner may take any part of it. */
+  const struct finger_table *ft = &n->ring.ft;
+  bool alone = !ft->has_pred || chord_id_cmp(&ft->pred.id, &n->self.id) == 0 ||
+               ring_is_dead(&n->ring, &ft->pred.id);
+  why = NULL;
+  if (chord_id_cmp(upto, &to->id) != 0)
+    why = "a joiner takes the range that ends at its own id";
+  else if (chord_id_cmp(&to->id, &n->self.id) == 0)
+    why = "the requester has this node's id";
+  else if (!alone && !chord_id_in_oo(&to->id, &ft->pred.id, &n->self.id))
+    why = "the requester is not between this node's predecessor and it";
+  else if (!alone && chord_id_cmp(from, &ft->pred.id) != 0 &&
+           !chord_id_in_oo(from, &ft->pred.id, &to->id))
+    why = "the range reaches past this node's predecessor";
+  if (why) {
+    rpc_srv_reply_error(call, GRPC_STATUS_PERMISSION_DENIED, "%s", why);
+    return false;
+  }
   return true;
+}
+
+static void transfer_go(struct node *n, struct rpc_srv_call *call,
+                        const ProtobufCMessage *req, bool same);
+
+/* A new joiner answered (or not) as itself. */
+static void transfer_vouched(struct node *n, struct rpc_srv_call *call,
+                             const ProtobufCMessage *req, bool ok,
+                             const struct chord_peer *bad)
+{
+  if (!ok) {
+    rpc_srv_reply_error(call, GRPC_STATUS_FAILED_PRECONDITION,
+                        "%s does not answer as itself: no keys for it",
+                        bad->addr);
+    return;
+  }
+  /* The ring may have moved while it was asked: check again. */
+  struct chord_peer to;
+  struct chord_id from, upto;
+  const Chord__V1__TransferKeysRequest *r =
+      (const Chord__V1__TransferKeysRequest *)req;
+  if (!transfer_request_ok(n, call, r, &to, &from, &upto))
+    return;
+  transfer_go(n, call, req, handoff_is(&n->give, &to, &from, &upto));
 }
 
 /* A page of the range to a joiner, or (release) the changes made since
@@ -196,6 +241,27 @@ void svc_on_transfer_keys(struct rpc_srv_call *call,
   if (!transfer_request_ok(n, call, r, &to, &from, &upto))
     return;
   bool same = handoff_is(&n->give, &to, &from, &upto);
+  if (!same && !r->release) {
+    /* A new joiner: it must answer as itself before it gets a key. */
+    vouch_peers(n, call, req, &to, 1, n->o.rpc_timeout_ms, transfer_vouched);
+    return;
+  }
+  transfer_go(n, call, req, same);
+}
+
+/* Serves a page or a release of a checked request. */
+static void transfer_go(struct node *n, struct rpc_srv_call *call,
+                        const ProtobufCMessage *req, bool same)
+{
+  const Chord__V1__TransferKeysRequest *r =
+      (const Chord__V1__TransferKeysRequest *)req;
+  struct chord_peer to;
+  struct chord_id from, upto;
+  const char *why;
+  /* Checked by svc_on_transfer_keys: these decode. */
+  nodeinfo_to_peer(r->requester, &to, &why);
+  chord_id_from_bytes(&from, r->from.data, r->from.len);
+  chord_id_from_bytes(&upto, r->to.data, r->to.len);
   if (r->release) {
     if (!same) {
       rpc_srv_reply_error(call, GRPC_STATUS_FAILED_PRECONDITION,

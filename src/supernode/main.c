@@ -9,6 +9,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/units.h"
+#include "supernode/identity.h"
 #include "supernode/supernode.h"
 
 #define SN_DURATION_MAX_MS ((uint64_t)24 * 3600 * 1000) /* a day */
@@ -25,15 +26,21 @@ static void usage(FILE *f)
           "  --lease DURATION          join lock lease (10s)\n"
           "  --heartbeat DURATION      heartbeat interval asked of nodes (1s)\n"
           "  --heartbeat-timeout DUR   silence before a node is dropped (4s)\n"
-          "  --log-level LEVEL         debug, info, warn or error (info)\n"
-          "  --help, --version\n"
+          "  --log-level LEVEL         debug, info, warn or error "
+          "(info)\n" AUTH_HELP "  --help, --version\n"
           "\n" UNITS_HELP);
+}
+
+static bool still_known(void *ud, const struct chord_id *id)
+{
+  return registry_knows(ud, id);
 }
 
 static void on_expire(uv_timer_t *t)
 {
   struct supernode *sn = t->data;
   registry_expire(sn->reg);
+  identities_prune(sn->ids, still_known, sn->reg);
   size_t n = registry_count(sn->reg);
   if (n < sn->last_count)
     LOG_WARN("dropped %zu silent member(s), %zu members", sn->last_count - n,
@@ -44,10 +51,13 @@ static void on_expire(uv_timer_t *t)
 static void on_stop_signal(struct daemon *d, int signum)
 {
   struct supernode *sn = d->ud;
-  LOG_INFO("signal %d: shutting down", signum);
+  if (signum)
+    LOG_INFO("signal %d: shutting down", signum);
+  else
+    LOG_INFO("shutting down to restart");
   uv_timer_stop(&sn->expire_timer);
   uv_close((uv_handle_t *)&sn->expire_timer, NULL);
-  daemon_stop(d, 0);
+  daemon_stop(d, d->exit_hint);
 }
 
 int main(int argc, char **argv)
@@ -62,7 +72,8 @@ int main(int argc, char **argv)
     OPT_HB_TIMEOUT,
     OPT_LOG,
     OPT_HELP,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_AUTH /* AUTH_NOPTS values from here */
   };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
@@ -72,7 +83,10 @@ int main(int argc, char **argv)
       {"log-level", required_argument, NULL, OPT_LOG},
       {"help", no_argument, NULL, OPT_HELP},
       {"version", no_argument, NULL, OPT_VERSION},
+      AUTH_LONG_OPTIONS(OPT_AUTH),
       {NULL, 0, NULL, 0}};
+  struct auth_opts ao = {0};
+  char err[256];
 
   memset(&sn, 0, sizeof(sn));
   sn.lease_ms = 10000;
@@ -102,6 +116,12 @@ int main(int argc, char **argv)
         goto bad_value;
       log_set_level(lvl);
       break;
+    case OPT_AUTH:
+    case OPT_AUTH + 1:
+    case OPT_AUTH + 2:
+    case OPT_AUTH + 3:
+    case OPT_AUTH + 4:
+    case OPT_AUTH + 5: auth_opts_set(&ao, c - OPT_AUTH, optarg); break;
     case OPT_HELP: usage(stdout); return 0;
     case OPT_VERSION: printf("chord-supernode %s\n", CHORD_VERSION); return 0;
     default: usage(stderr); return 2;
@@ -122,6 +142,11 @@ int main(int argc, char **argv)
             listen);
     return 2;
   }
+  auth_opts_from_env(&ao);
+  if (auth_load(&sn.auth, &ao, err, sizeof(err))) {
+    fprintf(stderr, "chord-supernode: %s\n", err);
+    return 2;
+  }
 
   char tag[ADDR_STR_MAX + 16];
   snprintf(tag, sizeof(tag), "supernode %s", listen);
@@ -130,11 +155,12 @@ int main(int argc, char **argv)
   struct registry_opts ro = {.lease_ms = sn.lease_ms,
                              .heartbeat_timeout_ms = sn.heartbeat_timeout_ms};
   sn.reg = registry_create(&ro);
-  if (!sn.reg) {
+  sn.ids = identities_create();
+  if (!sn.reg || !sn.ids) {
     LOG_ERROR("out of memory");
     goto out_grpc;
   }
-  rc = daemon_init(&sn.d, 0, NULL);
+  rc = daemon_init(&sn.d, 0, &sn.auth);
   if (rc) {
     LOG_ERROR("cannot start: %s", chord_strerror(rc));
     goto out_reg;
@@ -166,7 +192,9 @@ int main(int argc, char **argv)
 
 out_reg:
   registry_destroy(sn.reg);
+  identities_destroy(sn.ids);
 out_grpc:
   grpc_shutdown();
+  auth_free(&sn.auth);
   return exit_code;
 }

@@ -258,6 +258,50 @@ void registry_destroy(struct registry *r)
  * holder or a member has p's id with another address; CHORD_EUNAVAIL when
  * another joiner holds an unexpired lock (retry later); CHORD_ENOMEM.
  * The registry's thread only. */
+/* What registry_join would answer p now, short of taking the lock: 0
+ * with *renew, *found and *idx set, or its error. */
+static int join_check(struct registry *r, const struct chord_peer *p,
+                      bool *renew, bool *found, size_t *idx)
+{
+  int result = check_peer(p);
+  if (result != 0)
+    return result;
+  expire_at(r, now(r));
+  *renew = false;
+  *found = false;
+  *idx = 0;
+  if (r->locked && chord_id_eq(&r->holder.id, &p->id)) {
+    if (!same_addr(&r->holder, p))
+      return CHORD_EEXIST;
+    *renew = true;
+    return 0;
+  }
+  *idx = find(r, &p->id, found);
+  if (*found && !same_addr(&r->v[*idx]->peer, p))
+    return CHORD_EEXIST;
+  if (r->locked)
+    return CHORD_EUNAVAIL;
+  return 0;
+}
+
+int registry_join_check(struct registry *r, const struct chord_peer *p)
+{
+  bool renew, found;
+  size_t idx;
+  if (r == NULL)
+    return CHORD_EINVAL;
+  return join_check(r, p, &renew, &found, &idx);
+}
+
+bool registry_knows(struct registry *r, const struct chord_id *id)
+{
+  bool found = false;
+  if (r->locked && chord_id_eq(&r->holder.id, id))
+    return true;
+  find(r, id, &found);
+  return found;
+}
+
 int registry_join(struct registry *r, const struct chord_peer *p,
                   struct chord_peer **members, size_t *n)
 {
@@ -273,22 +317,10 @@ int registry_join(struct registry *r, const struct chord_peer *p,
 
   if (r == NULL || members == NULL || n == NULL)
     return CHORD_EINVAL;
-  result = check_peer(p);
+  result = join_check(r, p, &renew, &found, &idx);
   if (result != 0)
     return result;
   t = now(r);
-  expire_at(r, t);
-  if (r->locked && chord_id_eq(&r->holder.id, &p->id)) {
-    if (!same_addr(&r->holder, p))
-      return CHORD_EEXIST;
-    renew = true;
-  } else {
-    idx = find(r, &p->id, &found);
-    if (found && !same_addr(&r->v[idx]->peer, p))
-      return CHORD_EEXIST;
-    if (r->locked)
-      return CHORD_EUNAVAIL;
-  }
   cnt = r->n - (found ? 1 : 0);
   if (cnt > 0) {
     out = malloc(cnt * sizeof *out);

@@ -40,6 +40,13 @@ void registry_destroy(struct registry *r);
 int registry_join(struct registry *r, const struct chord_peer *p,
                   struct chord_peer **members, size_t *n);
 
+/* What registry_join(p) would answer now (0 or its error), taking nothing:
+ * to refuse a joiner before checking that its address answers. */
+int registry_join_check(struct registry *r, const struct chord_peer *p);
+
+/* Whether id is a member or holds the join lock. */
+bool registry_knows(struct registry *r, const struct chord_id *id);
+
 /* Makes the unexpired lock holder p a full member and frees the lock. */
 int registry_post_join(struct registry *r, const struct chord_peer *p);
 

@@ -10,7 +10,9 @@
 
 struct supernode {
   struct daemon d;
+  struct auth auth; /* TLS and tokens, for the daemon */
   struct registry *reg;
+  struct identities *ids;         /* members' secrets (identity.c) */
   uv_timer_t expire_timer;        /* runs registry_expire */
   uint64_t lease_ms;              /* join lock lease */
   uint64_t heartbeat_interval_ms; /* told to nodes */

@@ -47,6 +47,77 @@ from chord.v1 import supernode_pb2_grpc as SG  # noqa: E402
 _procs = []
 _tmpdirs = [_stub_dir]
 
+# CHORD_TEST_SECURE=1 runs every test with mutual TLS and a cluster token:
+# certificates from scripts/make-certs.sh, given to every daemon and
+# chordctl through the environment they inherit, and to this harness's
+# channels.
+SECURE = os.environ.get("CHORD_TEST_SECURE", "") not in ("", "0")
+CERTS = None
+TOKEN = None
+if SECURE:
+    CERTS = tempfile.mkdtemp(prefix="chord-certs-")
+    _tmpdirs.append(CERTS)
+    subprocess.run([os.path.join(ROOT, "scripts", "make-certs.sh"), "--force",
+                    CERTS], check=True, stdout=subprocess.DEVNULL)
+    os.environ.update({
+        "CHORD_TOKEN_FILE": os.path.join(CERTS, "token"),
+        "CHORD_TLS_CERT": os.path.join(CERTS, "node.pem"),
+        "CHORD_TLS_KEY": os.path.join(CERTS, "node.key"),
+        "CHORD_TLS_CA": os.path.join(CERTS, "ca.pem")})
+    with open(os.path.join(CERTS, "token")) as f:
+        TOKEN = f.read().strip()
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class _TokenInterceptor(grpc.UnaryUnaryClientInterceptor):
+    """Adds the x-chord-token metadata to every call."""
+
+    def __init__(self, token):
+        self.token = token
+
+    def intercept_unary_unary(self, continuation, details, request):
+        md = list(details.metadata or []) + [("x-chord-token", self.token)]
+        details = _CallDetails(details.method, details.timeout, md,
+                               details.credentials, details.wait_for_ready,
+                               details.compression)
+        return continuation(details, request)
+
+
+class _CallDetails(grpc.ClientCallDetails):
+    def __init__(self, method, timeout, metadata, credentials, wait_for_ready,
+                 compression):
+        self.method = method
+        self.timeout = timeout
+        self.metadata = metadata
+        self.credentials = credentials
+        self.wait_for_ready = wait_for_ready
+        self.compression = compression
+
+
+def make_channel(addr, options=(), certs=None, role="client", token=None,
+                 secure=None):
+    """A channel to addr: with TLS (client certificate `role` from the
+    certs directory) and the token when the harness runs secure, or as
+    asked; plaintext otherwise."""
+    secure = SECURE if secure is None else secure
+    certs = certs or CERTS
+    if secure:
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=read_file(os.path.join(certs, "ca.pem")),
+            private_key=read_file(os.path.join(certs, role + ".key")),
+            certificate_chain=read_file(os.path.join(certs, role + ".pem")))
+        ch = grpc.secure_channel(addr, creds, options=list(options))
+    else:
+        ch = grpc.insecure_channel(addr, options=list(options))
+    token = TOKEN if token is None else token
+    if token:
+        ch = grpc.intercept_channel(ch, _TokenInterceptor(token))
+    return ch
+
 
 def _cleanup():
     for p in _procs:
@@ -242,7 +313,7 @@ class Cluster:
     def channel(self, addr):
         ch = self._channels.get(addr)
         if ch is None:
-            ch = grpc.insecure_channel(addr, options=[
+            ch = make_channel(addr, options=[
                 ("grpc.max_receive_message_length", 80 << 20),
                 ("grpc.max_send_message_length", 80 << 20),
                 # Tests dial processes before they listen: retry quickly.
@@ -345,6 +416,55 @@ def expected_ring(ids, i, r=4):
     succ = [s[(k + j) % len(s)] for j in range(1, min(r, others) + 1)] or [i]
     fingers = [successor(s, (i + (1 << b)) % RING) for b in range(160)]
     return pred, succ, fingers
+
+
+class Ghost:
+    """A joiner that is not a chord-node: a gRPC server answering Ping as
+    the node (id, addr) with the incarnation of its secret, so that the
+    supernode admits its Join (it checks the address answers as the node).
+    It takes the join lock and then does nothing: the dead or stuck joiner
+    of the membership tests. stop() makes it a dead one."""
+
+    def __init__(self, cluster, i):
+        from concurrent import futures
+        self.c = cluster
+        self.port = free_ports(1)[0]
+        self.addr = "127.0.0.1:%d" % self.port
+        self.info = C.NodeInfo(id=id_bytes(i), addr=self.addr)
+        self.secret = os.urandom(16)
+        inc = int.from_bytes(hashlib.sha256(self.secret).digest()[:8], "big")
+        info = self.info
+
+        class Servicer(NG.NodeServicer):
+            def Ping(self, request, context):
+                return N.PingResponse(node=info, payload=request.payload,
+                                      incarnation=inc)
+
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        NG.add_NodeServicer_to_server(Servicer(), self.server)
+        if SECURE:
+            creds = grpc.ssl_server_credentials(
+                [(read_file(os.path.join(CERTS, "node.key")),
+                  read_file(os.path.join(CERTS, "node.pem")))],
+                root_certificates=read_file(os.path.join(CERTS, "ca.pem")),
+                require_client_auth=True)
+            self.server.add_secure_port(self.addr, creds)
+        else:
+            self.server.add_insecure_port(self.addr)
+        self.server.start()
+
+    def join(self, timeout=2):
+        return self.c.sn_stub.Join(
+            S.JoinRequest(node=self.info, secret=self.secret),
+            timeout=timeout * SLOW)
+
+    def post_join(self, timeout=2):
+        return self.c.sn_stub.PostJoin(
+            S.PostJoinRequest(node=self.info, secret=self.secret),
+            timeout=timeout * SLOW)
+
+    def stop(self):
+        self.server.stop(0)
 
 
 def chordctl(args, cluster=None, node=None, input=None, timeout=60):

@@ -69,8 +69,8 @@ class MembershipTest(T.ClusterTest):
         # same moment, find the supernode busy and then contend for it. Its
         # lease outlasts starting eight processes on a loaded machine.
         self.c = T.Cluster(sn_args=["--lease", "%dms" % (2500 * T.SLOW)])
-        ghost = C_node(99, "127.0.0.1:1")
-        self.c.sn_stub.Join(S.JoinRequest(node=ghost), timeout=2)
+        ghost = T.Ghost(self.c, 99)
+        ghost.join()
         nodes = self.c.start_nodes(fixed_ids(2, 8))
         self.check_tables()
         for n in nodes:
@@ -80,15 +80,16 @@ class MembershipTest(T.ClusterTest):
         self.c = T.Cluster(sn_args=["--lease", "1500ms"])
         first = self.c.add_node(fixed_ids(3, 1)[0])
         # A joiner that calls Join and then dies: it never sends PostJoin.
-        ghost = C_node(12345, "127.0.0.1:1")
-        r = self.c.sn_stub.Join(S.JoinRequest(node=ghost), timeout=2)
+        ghost = T.Ghost(self.c, 12345)
+        r = ghost.join()
+        ghost.stop()
         self.assertEqual([m.addr for m in r.members], [first.addr])
         self.assertEqual(r.lease_ms, 1500)
         # Meanwhile another Join is refused as busy, and the trailing
         # metadata says so: callers decide on codes, not message text.
         with self.assertRaises(grpc.RpcError) as e:
-            self.c.sn_stub.Join(S.JoinRequest(node=C_node(23456, "127.0.0.1:2")),
-                                timeout=2)
+            self.c.sn_stub.Join(S.JoinRequest(node=C_node(23456, "127.0.0.1:2"),
+                                              secret=b"s" * 16), timeout=2)
         self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
         self.assertIn(("chord-error", "busy"), e.exception.trailing_metadata())
         t0 = time.monotonic()
@@ -99,7 +100,7 @@ class MembershipTest(T.ClusterTest):
         self.assertNotIn(12345, [i for i, _ in self.c.list_nodes()])
         # The ghost's late PostJoin is refused.
         with self.assertRaises(grpc.RpcError) as e:
-            self.c.sn_stub.PostJoin(S.PostJoinRequest(node=ghost), timeout=2)
+            ghost.post_join()
         self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
         # From the supernode's handler, with no detail.
         self.assertIn(("chord-error", "-"), e.exception.trailing_metadata())
@@ -113,17 +114,20 @@ class MembershipTest(T.ClusterTest):
         before = self.c.list_nodes()
         dup = C_node(ids[0], "127.0.0.1:9")
         with self.assertRaises(grpc.RpcError) as e:
-            self.c.sn_stub.Join(S.JoinRequest(node=dup), timeout=2)
+            self.c.sn_stub.Join(S.JoinRequest(node=dup, secret=b"s" * 16),
+                                timeout=2)
         self.assertEqual(e.exception.code(), grpc.StatusCode.ALREADY_EXISTS)
         for bad in ["", "nohost", "127.0.0.1:0", "127.0.0.1:70000", "[::1:80",
                     "a b:80"]:
             with self.assertRaises(grpc.RpcError) as e:
-                self.c.sn_stub.Join(S.JoinRequest(node=C_node(77, bad)), timeout=2)
+                self.c.sn_stub.Join(S.JoinRequest(node=C_node(77, bad),
+                                                  secret=b"s" * 16), timeout=2)
             self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT,
                              bad)
         short = T.C.NodeInfo(id=b"\x01" * 19, addr="127.0.0.1:5")
         with self.assertRaises(grpc.RpcError) as e:
-            self.c.sn_stub.Join(S.JoinRequest(node=short), timeout=2)
+            self.c.sn_stub.Join(S.JoinRequest(node=short, secret=b"s" * 16),
+                                timeout=2)
         self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
         self.assertEqual(self.c.list_nodes(), before)
         # The lock was not taken: a new node still joins at once.

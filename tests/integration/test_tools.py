@@ -32,8 +32,8 @@ class ToolsTest(T.ClusterTest):
         # health says NOT_SERVING (exit 5) until it is a member.
         c = T.Cluster(sn_args=["--lease", "1500ms"])
         try:
-            ghost = T.C.NodeInfo(id=T.id_bytes(5), addr="127.0.0.1:1")
-            c.sn_stub.Join(T.S.JoinRequest(node=ghost), timeout=2)
+            ghost = T.Ghost(c, 5)
+            ghost.join()
             n = c.add_node(wait=False)
             r = T.chordctl(["--json", "health", n.addr])
             self.assertEqual(r.returncode, 5, r.stdout + r.stderr)
