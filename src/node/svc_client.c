@@ -12,6 +12,10 @@
 #include "node/owner.h"
 #include "node/svc.h"
 
+/* A request's direct flag (serve it here: a neighbour hands its range
+ * over) is honoured only from ring members, callers with the cluster
+ * token: a client cannot steer a file to a node that does not own it. */
+
 void svc_on_write(struct rpc_srv_call *call, const ProtobufCMessage *req,
                   void *ud)
 {
@@ -33,7 +37,7 @@ void svc_on_write(struct rpc_srv_call *call, const ProtobufCMessage *req,
     return;
   }
   chord_id_sha1_str(&key, r->file->name);
-  struct route_req rq = {key, true, r->direct, r->hops};
+  struct route_req rq = {key, true, r->direct && rpc_srv_member(call), r->hops};
   if (!svc_serve_here(n, call, req, svc_on_write, &rq))
     return;
   struct store_entry *e = store_entry_create(
@@ -55,7 +59,8 @@ void svc_on_read(struct rpc_srv_call *call, const ProtobufCMessage *req,
   if (!svc_check_name(call, r->name))
     return;
   chord_id_sha1_str(&key, r->name);
-  struct route_req rq = {key, false, r->direct, r->hops};
+  struct route_req rq = {key, false, r->direct && rpc_srv_member(call),
+                         r->hops};
   if (!svc_serve_here(n, call, req, svc_on_read, &rq))
     return;
   owner_read(n, call, &key, r->hops);
@@ -70,7 +75,7 @@ void svc_on_delete(struct rpc_srv_call *call, const ProtobufCMessage *req,
   if (!svc_check_name(call, r->name))
     return;
   chord_id_sha1_str(&key, r->name);
-  struct route_req rq = {key, true, r->direct, r->hops};
+  struct route_req rq = {key, true, r->direct && rpc_srv_member(call), r->hops};
   if (!svc_serve_here(n, call, req, svc_on_delete, &rq))
     return;
   owner_delete(n, call, &key, r->hops);

@@ -263,6 +263,25 @@ class SecurityTest(T.ClusterTest):
         self.files[name] = b"new"
         self.check_files()
 
+    def test_client_cannot_steer_a_write(self):
+        """direct=true from a client (no cluster token) is ignored: the
+        write goes to the key's owner, not to the node asked."""
+        self.start()
+        a = self.c.nodes[0]
+        ids = sorted(n.id for n in self.c.nodes)
+        pred = int.from_bytes(a.status().predecessor.id, "big")
+        name = next("steer-%d" % i for i in range(5000)
+                    if T.successor(ids, T.sha1_int("steer-%d" % i)) == pred)
+        owner = next(n for n in self.c.nodes if n.id == pred)
+        ch = T.make_channel(a.addr, token="")
+        st = T.NG.NodeStub(ch)
+        r = st.Write(N.WriteRequest(file=C.File(name=name, content=b"x"),
+                                    direct=True), timeout=10 * T.SLOW)
+        self.assertEqual(r.owner.addr, owner.addr)
+        self.assertNotEqual(r.owner.addr, a.addr)
+        self.assertGreaterEqual(r.hops, 1)
+        ch.close()
+
     def test_membership_cannot_be_forged(self):
         """Leave, Heartbeat and Join for someone else are refused."""
         self.start()
