@@ -23,6 +23,8 @@
 #define RPC_DEFAULT_SLOTS 8
 #define RPC_CATCHALL_SLOTS 2
 #define RPC_REAP_MS 100 /* bound on reaping a reply that finished late */
+#define RPC_MAX_STREAMS 1024   /* concurrent calls per connection */
+#define RPC_HANDSHAKE_MS 10000 /* to finish the HTTP/2 (and TLS) handshake */
 
 struct srv_method {
   struct rpc_server *srv;
@@ -120,6 +122,15 @@ struct rpc_server *rpc_server_create(struct cq_bridge *b,
    * in use would silently share it: refuse instead. */
   args[nargs++] = (grpc_arg){
       GRPC_ARG_INTEGER, (char *)GRPC_ARG_ALLOW_REUSEPORT, {.integer = 0}};
+  /* Bounds on what one peer holds: calls at once on one connection (a
+   * node's forwards to a neighbour share one), and how long a connection
+   * may sit without finishing its handshake (a descriptor each). */
+  args[nargs++] = (grpc_arg){GRPC_ARG_INTEGER,
+                             (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             {.integer = RPC_MAX_STREAMS}};
+  args[nargs++] = (grpc_arg){GRPC_ARG_INTEGER,
+                             (char *)GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             {.integer = RPC_HANDSHAKE_MS}};
   grpc_channel_args ca = {nargs, args};
   s->server = grpc_server_create(&ca, NULL);
   if (!s->server) {
