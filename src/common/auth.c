@@ -18,13 +18,12 @@ static const struct {
   size_t off;
   const char *env;
 } opt_map[AUTH_NOPTS] = {
-      {offsetof(struct auth_opts, token_file), "CHORD_TOKEN_FILE"},
-      {offsetof(struct auth_opts, client_token_file),
-       "CHORD_CLIENT_TOKEN_FILE"},
-      {offsetof(struct auth_opts, tls_cert), "CHORD_TLS_CERT"},
-      {offsetof(struct auth_opts, tls_key), "CHORD_TLS_KEY"},
-      {offsetof(struct auth_opts, tls_ca), "CHORD_TLS_CA"},
-      {offsetof(struct auth_opts, tls_server_name), "CHORD_TLS_SERVER_NAME"},
+    {offsetof(struct auth_opts, token_file), "CHORD_TOKEN_FILE"},
+    {offsetof(struct auth_opts, client_token_file), "CHORD_CLIENT_TOKEN_FILE"},
+    {offsetof(struct auth_opts, tls_cert), "CHORD_TLS_CERT"},
+    {offsetof(struct auth_opts, tls_key), "CHORD_TLS_KEY"},
+    {offsetof(struct auth_opts, tls_ca), "CHORD_TLS_CA"},
+    {offsetof(struct auth_opts, tls_server_name), "CHORD_TLS_SERVER_NAME"},
 };
 
 void auth_opts_set(struct auth_opts *o, int i, const char *value)
@@ -90,8 +89,7 @@ static int read_token(const char *path, char **out, char *err, size_t errlen)
   if (rc)
     return rc;
   size_t b = 0;
-  while (b < n && (t[b] == ' ' || t[b] == '\t' || t[b] == '\n' ||
-                   t[b] == '\r'))
+  while (b < n && (t[b] == ' ' || t[b] == '\t' || t[b] == '\n' || t[b] == '\r'))
     b++;
   while (n > b && (t[n - 1] == ' ' || t[n - 1] == '\t' || t[n - 1] == '\n' ||
                    t[n - 1] == '\r'))
@@ -223,8 +221,8 @@ grpc_server_credentials *auth_server_creds(const struct auth *a)
     return grpc_insecure_server_credentials_create();
   grpc_ssl_pem_key_cert_pair pair = {a->key, a->cert};
   return grpc_ssl_server_credentials_create_ex(
-      a->ca, &pair, 1, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY,
-      NULL);
+      a->ca, &pair, 1,
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
 }
 
 grpc_channel_credentials *auth_channel_creds(const struct auth *a)

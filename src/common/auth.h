@@ -66,21 +66,23 @@ struct auth {
   "  --tls-key FILE           its private key, PEM ($CHORD_TLS_KEY)\n"     \
   "  --tls-ca FILE            the CA that signs every peer, PEM\n"         \
   "                           ($CHORD_TLS_CA); the three turn on mutual\n" \
-  "                           TLS\n"                                        \
-  "  --tls-server-name NAME   the name every server certificate must\n"   \
+  "                           TLS\n"                                       \
+  "  --tls-server-name NAME   the name every server certificate must\n"    \
   "                           carry, when addresses change (containers;\n" \
   "                           $CHORD_TLS_SERVER_NAME; default: the host)\n"
 
-/* The five long options, for a getopt_long table: their values are
+/* The long options, for a getopt_long table: their values are
  * first, first + 1, ... first + AUTH_NOPTS - 1, in this order. */
 #define AUTH_NOPTS 6
-#define AUTH_LONG_OPTIONS(first)                                     \
-  {"token-file", required_argument, NULL, (first)},                  \
-      {"client-token-file", required_argument, NULL, (first) + 1},   \
-      {"tls-cert", required_argument, NULL, (first) + 2},            \
-      {"tls-key", required_argument, NULL, (first) + 3},             \
-      {"tls-ca", required_argument, NULL, (first) + 4},              \
-      {"tls-server-name", required_argument, NULL, (first) + 5}
+#define AUTH_LONG_OPTIONS(first)                                   \
+  {"token-file", required_argument, NULL, (first)},                \
+      {"client-token-file", required_argument, NULL, (first) + 1}, \
+      {"tls-cert", required_argument, NULL, (first) + 2},          \
+      {"tls-key", required_argument, NULL, (first) + 3},           \
+      {"tls-ca", required_argument, NULL, (first) + 4},            \
+  {                                                                \
+    "tls-server-name", required_argument, NULL, (first) + 5        \
+  }
 /* Stores the value of option i (0 .. AUTH_NOPTS - 1) of that table. */
 void auth_opts_set(struct auth_opts *o, int i, const char *value);
 /* A node's secret (see supernode.proto's JoinRequest): 16 random bytes

@@ -61,8 +61,7 @@ static unsigned queue_in(const char *path, int port)
     unsigned st, lport;
     unsigned long txq, rxq;
     /* "  0: 0100007F:1B58 00000000:0000 0A 00000000:00000003 ..." */
-    if (sscanf(line, "%*d: %127s %*s %x %lx:%lx", local, &st, &txq, &rxq) !=
-        4)
+    if (sscanf(line, "%*d: %127s %*s %x %lx:%lx", local, &st, &txq, &rxq) != 4)
       continue;
     const char *colon = strrchr(local, ':');
     if (st != 0x0A || !colon || sscanf(colon + 1, "%x", &lport) != 1 ||

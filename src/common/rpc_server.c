@@ -22,7 +22,7 @@
 
 #define RPC_DEFAULT_SLOTS 8
 #define RPC_CATCHALL_SLOTS 2
-#define RPC_REAP_MS 100 /* bound on reaping a reply that finished late */
+#define RPC_REAP_MS 100        /* bound on reaping a reply that finished late */
 #define RPC_MAX_STREAMS 1024   /* concurrent calls per connection */
 #define RPC_HANDSHAKE_MS 10000 /* to finish the HTTP/2 (and TLS) handshake */
 

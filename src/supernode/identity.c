@@ -53,7 +53,7 @@ enum identity_match identities_match(const struct identities *t,
   if (!e)
     return IDENTITY_UNKNOWN;
   return auth_equal(e->secret, e->len, secret, len) ? IDENTITY_SAME
-                                                     : IDENTITY_OTHER;
+                                                    : IDENTITY_OTHER;
 }
 
 int identities_put(struct identities *t, const struct chord_id *id,

@@ -40,8 +40,7 @@ void identities_prune(struct identities *t,
 /* Runs when the Ping ends: ok when p's address answered as p with the
  * incarnation of the secret. call is still open. */
 typedef void (*identity_cb)(struct rpc_srv_call *call,
-                            const ProtobufCMessage *req, bool ok,
-                            void *ud);
+                            const ProtobufCMessage *req, bool ok, void *ud);
 /* Pings p.addr within timeout_ms and checks the answer's id, address and
  * incarnation; then cb, unless the server answered the call itself first
  * (shutdown). Answers RESOURCE_EXHAUSTED itself when it cannot start. */

@@ -282,6 +282,47 @@ class SecurityTest(T.ClusterTest):
         self.assertGreaterEqual(r.hops, 1)
         ch.close()
 
+    def test_client_token(self):
+        """With --client-token-file, the file calls need the client token
+        (or the cluster's); the client token opens nothing of the ring."""
+        ct_file = os.path.join(T.CERTS, "client-token")
+        with open(ct_file) as f:
+            ct = f.read().strip()
+        self.c = T.Cluster(sn_args=["--client-token-file", ct_file],
+                           node_args=["--client-token-file", ct_file])
+        self.c.start_nodes(T.fixed_ids(15, 3))
+        addr = self.c.nodes[0].addr
+        client = T.make_channel(addr, token=ct)
+        nobody = T.make_channel(addr, token="")
+        sn_client = T.make_channel(self.c.sn_addr, token=ct)
+        for ch, want in ((client, SC.OK), (nobody, SC.UNAUTHENTICATED)):
+            st = T.NG.NodeStub(ch)
+            self.assertEqual(T.rpc_code(lambda: st.Write(
+                T.wfile("ct", b"data"), timeout=10 * T.SLOW)), want)
+            self.assertEqual(T.rpc_code(lambda: st.Read(
+                N.ReadRequest(name="ct"), timeout=10 * T.SLOW)), want)
+        st = T.NG.NodeStub(client)
+        for call in (lambda: st.Ping(N.PingRequest(), timeout=5),
+                     lambda: st.GetSuccessorList(N.GetSuccessorListRequest(),
+                                                 timeout=5),
+                     lambda: st.Status(N.StatusRequest(list_keys=True),
+                                       timeout=5),
+                     lambda: T.SG.SupernodeStub(sn_client).Heartbeat(
+                         S.HeartbeatRequest(), timeout=5)):
+            self.assertEqual(T.rpc_code(call), SC.PERMISSION_DENIED)
+        self.assertEqual(T.rpc_code(lambda: T.SG.SupernodeStub(
+            sn_client).ListNodes(S.ListNodesRequest(), timeout=5)), SC.OK)
+        # chordctl with the client token: reads, writes, ring, status.
+        env = dict(os.environ, CHORD_TOKEN_FILE=ct_file)
+        for args, inp in ((["write", "ct2", "-"], b"two"), (["read", "ct2"], None),
+                          (["ring"], None), (["status", addr], None)):
+            r = subprocess.run([os.path.join(T.BIN, "chordctl"), "--supernode",
+                                self.c.sn_addr] + args, input=inp,
+                               capture_output=True, env=env, timeout=60)
+            self.assertEqual(r.returncode, 0, (args, r.stderr))
+        for ch in (client, nobody, sn_client):
+            ch.close()
+
     def test_membership_cannot_be_forged(self):
         """Leave, Heartbeat and Join for someone else are refused."""
         self.start()
