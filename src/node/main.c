@@ -50,6 +50,9 @@ static void usage(FILE *f)
       "                           R-1 successors; at most --successors (3)\n"
       "  --repair-interval DUR    anti-entropy with the replicas, at the\n"
       "                           latest (30s; at once on a ring change)\n"
+      "  --max-inflight SIZE      write content held at once while stored\n"
+      "                           and replicated; more is refused with\n"
+      "                           RESOURCE_EXHAUSTED (1G)\n"
       "  --tombstone-grace DUR    how long a deleted file's tombstone is "
       "kept;\n"
       "                           longer than any node stays away (24h)\n"
@@ -110,6 +113,7 @@ static int parse_args(struct node *n, int argc, char **argv)
     O_REPLICAS,
     O_REPAIR,
     O_GRACE,
+    O_INFLIGHT,
     O_AUTH /* AUTH_NOPTS values from here */
   };
   static const struct option opts[] = {
@@ -134,6 +138,7 @@ static int parse_args(struct node *n, int argc, char **argv)
       {"replicas", required_argument, NULL, O_REPLICAS},
       {"repair-interval", required_argument, NULL, O_REPAIR},
       {"tombstone-grace", required_argument, NULL, O_GRACE},
+      {"max-inflight", required_argument, NULL, O_INFLIGHT},
       AUTH_LONG_OPTIONS(O_AUTH),
       {NULL, 0, NULL, 0}};
   struct node_opts *o = &n->o;
@@ -157,6 +162,7 @@ static int parse_args(struct node *n, int argc, char **argv)
   o->replicas = 3;
   o->repair_ms = 30000;
   o->tomb_grace_ms = (uint64_t)24 * 3600 * 1000;
+  o->max_inflight = (uint64_t)1 << 30;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     enum log_level lvl;
     int bad = 0;
@@ -229,6 +235,9 @@ static int parse_args(struct node *n, int argc, char **argv)
     case O_GRACE:
       bad = units_parse_duration(optarg, 1, 365 * NODE_DURATION_MAX_MS,
                                  &o->tomb_grace_ms);
+      break;
+    case O_INFLIGHT:
+      bad = units_parse_size(optarg, 1, (uint64_t)1 << 40, &o->max_inflight);
       break;
     case O_LOG:
       bad = log_level_parse(optarg, &lvl) != 0;

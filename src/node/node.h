@@ -43,6 +43,7 @@ struct node_opts {
   unsigned replicas;        /* R: copies of each file */
   uint64_t repair_ms;       /* the repair round's slow timer */
   uint64_t tomb_grace_ms;   /* how long a tombstone is kept */
+  uint64_t max_inflight;    /* write content held at once, bytes */
   struct auth_opts auth;    /* token and TLS files */
 };
 
@@ -69,6 +70,7 @@ struct node {
   struct repair_gc gc;      /* repair_gc.c: keys we no longer replicate */
   uint64_t started_ms;      /* main.c */
   uint64_t last_version;    /* node_version_* */
+  uint64_t write_bytes;     /* owner.c: content of writes under way here */
   uv_timer_t leave_timer;   /* main.c: cuts a stuck leave short */
   bool leave_requested;     /* main.c */
 };

@@ -24,6 +24,7 @@ struct op {
   uint32_t hops;
   unsigned tries;        /* versions given to this change */
   gpr_timespec deadline; /* the client's (infinite when it set none) */
+  uint64_t charged;      /* bytes counted in n->write_bytes */
   int rc;
 };
 
@@ -66,6 +67,7 @@ static void op_free(struct op *o)
   struct rpc_srv_call *c = op_call(o);
   if (c) /* every path answers before this; a safety net */
     rpc_srv_reply_error(c, GRPC_STATUS_INTERNAL, "no answer");
+  o->j.n->write_bytes -= o->charged;
   store_entry_unref(o->e);
   free(o);
 }
@@ -172,12 +174,25 @@ static void store_and_replicate(struct op *o)
 void owner_write(struct node *n, struct rpc_srv_call *call,
                  struct store_entry *e, uint32_t hops)
 {
+  /* Writes wait here for the disk and the replicas: bound what they hold,
+   * so that a flood is refused instead of growing without limit. */
+  if (n->write_bytes + e->len > n->o.max_inflight && n->write_bytes > 0) {
+    rpc_srv_reply_error(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                        "%llu bytes of writes are under way here (limit "
+                        "%llu): retry later",
+                        (unsigned long long)n->write_bytes,
+                        (unsigned long long)n->o.max_inflight);
+    store_entry_unref(e);
+    return;
+  }
   struct op *o = op_new(n, call, &e->key, hops);
   if (!o) {
     store_entry_unref(e);
     return;
   }
   o->e = e;
+  o->charged = e->len;
+  n->write_bytes += e->len;
   store_and_replicate(o);
 }
 

@@ -461,6 +461,29 @@ class SecurityTest(T.ClusterTest):
         again.stop()
         self.check_files()
 
+    def test_writes_in_flight_are_bounded(self):
+        """--max-inflight bounds the write content a node holds while it
+        stores and replicates: a burst past it is refused with
+        RESOURCE_EXHAUSTED, every acknowledged write reads back."""
+        self.c = T.Cluster(node_args=["--max-inflight", "200k"])
+        self.c.start_nodes(T.fixed_ids(16, 3))
+        T.wait_ring_correct(self.c, 30)
+        st = self.c.nodes[0].stub
+        data = {"burst-%d" % i: os.urandom(90 << 10) for i in range(40)}
+        futs = {name: st.Write.future(T.wfile(name, d), timeout=30 * T.SLOW)
+                for name, d in data.items()}
+        codes = {name: T.rpc_code(f.result) for name, f in futs.items()}
+        ok = [n for n, c in codes.items() if c == SC.OK]
+        refused = [n for n, c in codes.items() if c == SC.RESOURCE_EXHAUSTED]
+        self.assertEqual(len(ok) + len(refused), len(data), codes)
+        self.assertGreater(len(ok), 0)
+        self.assertGreater(len(refused), 0, "the burst never hit the bound")
+        for name in ok:
+            r = st.Read(N.ReadRequest(name=name), timeout=10 * T.SLOW)
+            self.assertEqual(r.file.content, data[name])
+        # Once the burst is over, writes go through again.
+        st.Write(T.wfile("after", b"x"), timeout=10 * T.SLOW)
+
     def test_full_disk_answers_resource_exhausted(self):
         """A dir store on a full file system: the write is refused with
         RESOURCE_EXHAUSTED (chordctl exit 4), no temporary file is left,
