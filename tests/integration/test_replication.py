@@ -455,6 +455,10 @@ class ReplicationTest(T.ClusterTest):
                                       deleted)
         lost += ["%s: NOT_FOUND at its delete (%s)" % (v, "vanished")
                  for v in writer.vanished]
+        # The read pass loads the nodes: one slow to answer may have been
+        # taken for dead for a moment, and its successor given copies
+        # (collected again once it answers). Count copies once they settle.
+        T.wait_replicated(self.c, 60, R)
         hold = T.holdings(self.c)
         ids = self.c.ids()
         copies_ok = 0
@@ -487,7 +491,9 @@ class ReplicationTest(T.ClusterTest):
                          % len(back))
         self.assertEqual(err[:10], [], "reads of deleted files failed oddly")
         self.assertEqual(copies_ok, len(acked), "files with exactly R copies "
-                         "on their replica set")
+                         "on their replica set; first problems: %s" %
+                         T.replication_problems(self.c, R, nodes=live,
+                                                hold=hold)[0][:5])
         self.assertEqual(stale[:10], [], "entries other than the acknowledged "
                          "version")
         self.assertEqual(writer.short_acks[:10], [], "acknowledged with fewer "
