@@ -461,6 +461,44 @@ class SecurityTest(T.ClusterTest):
         again.stop()
         self.check_files()
 
+    def fresh_sn_channel(self):
+        """Drops the harness's channel to the supernode, whose process
+        changed: a new one dials the new process."""
+        T.wait_for(lambda: T.port_open(self.c.sn_port), 10,
+                   "the supernode to listen", step=0.01)
+        ch = self.c._channels.pop(self.c.sn_addr, None)
+        if ch is not None:
+            ch.close()
+        self.c.sn_stub = T.SG.SupernodeStub(self.c.channel(self.c.sn_addr))
+
+    def test_supernode_descriptor_exhaustion_then_restart(self):
+        """The supernode out of descriptors: once they are back its dead
+        listener makes it exit 75; restarted, it learns the members again
+        from their heartbeats."""
+        self.start()
+        args = self.c.sn.args
+        self.c.sn.stop()
+        low = T.Proc(["bash", "-c", 'ulimit -n 128; exec "$0" "$@"'] + args,
+                     os.path.join(self.c.dir, "supernode-low.log"))
+        self.c.sn = low
+        self.fresh_sn_channel()
+        T.wait_for(lambda: len(self.c.list_nodes()) == len(self.c.nodes), 30,
+                   "the members to re-register")
+        socks = self.hold_connections(self.c.sn_port, 300)
+        try:
+            self.assertGreater(len(socks), 100)
+            time.sleep(3 * T.SLOW)
+            self.assertTrue(low.alive())
+        finally:
+            for s in socks:
+                s.close()
+        self.assertEqual(low.wait(60), 75)
+        self.c.start_supernode()
+        self.fresh_sn_channel()
+        T.wait_for(lambda: len(self.c.list_nodes()) == len(self.c.nodes), 30,
+                   "the members to re-register with the restarted supernode")
+        self.check_files()
+
     def test_writes_in_flight_are_bounded(self):
         """--max-inflight bounds the write content a node holds while it
         stores and replicates: a burst past it is refused with
