@@ -8,6 +8,10 @@
 #                    node service 7001; 7001 when unset)
 #   CHORD_ADVERTISE  HOST to advertise (the container's address)
 #   CHORD_SUPERNODE  the supernode, read by chord-node itself
+#   CHORD_TOKEN_FILE, CHORD_CLIENT_TOKEN_FILE, CHORD_TLS_CERT, _KEY, _CA,
+#   CHORD_TLS_SERVER_NAME
+#                    tokens and mutual TLS, read by chord-node itself
+#                    (docker-compose.tls.yml sets them)
 #   CHORD_STORE      mem (default) or dir: files under
 #                    $CHORD_DATA_DIR/<container hostname>
 #   CHORD_DATA_DIR   where dir stores live (/var/lib/chord, a volume)

@@ -104,7 +104,8 @@ static int read_token(const char *path, char **out, char *err, size_t errlen)
     why = "holds a token longer than 1024 bytes";
   for (size_t i = 0; !why && i < n; i++)
     if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e)
-      why = "holds a token with a character other than printable ASCII";
+      why = "holds a token with a space, a control character or a byte "
+            "outside ASCII";
   if (why) {
     snprintf(err, errlen, "token file %s %s", path, why);
     OPENSSL_cleanse(t, n);

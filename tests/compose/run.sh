@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The compose cluster end to end: builds the image, starts a supernode and
-# 3 nodes from a clean state, writes 100 files with chordctl in a
-# container, scales to 5 nodes and reads every file back, stops one node
-# and reads every file back again, then removes everything (down -v),
-# whatever happened. Every wait is bounded; exit 0 only when all passed.
-#   tests/compose/run.sh
-# Needs Docker with `docker compose` or `docker-compose`. Without
-# debian:bookworm-slim it is made from Debian's packages first
-# (scripts/make-base-image.sh: root or sudo, debootstrap); set
-# CHORD_BASE_PULL=1 to pull it from the registry instead.
+# The compose cluster end to end: builds the image, then in each mode
+# starts a supernode and 3 nodes from a clean state, writes 100 files with
+# chordctl in a container, scales to 5 nodes and reads every file back,
+# stops one node and reads every file back again, then removes everything
+# (down -v), whatever happened. Every wait is bounded; exit 0 only when
+# all passed. The modes:
+#   plain  docker-compose.yml alone: plaintext, no token
+#   tls    with docker-compose.tls.yml: mutual TLS and both tokens, from
+#          certificates made by scripts/make-certs.sh in a temporary
+#          directory; also checks that chordctl is refused without the
+#          client token or with a wrong one (exit 6), and that it cannot
+#          reach the cluster without a client certificate or with one from
+#          another CA (exit 3)
+#   tests/compose/run.sh [MODE...]          (default: plain tls)
+# Needs Docker with `docker compose` or `docker-compose`, and openssl for
+# the tls mode. Without debian:bookworm-slim it is made from Debian's
+# packages first (scripts/make-base-image.sh: root or sudo, debootstrap);
+# set CHORD_BASE_PULL=1 to pull it from the registry instead.
 # Environment: CHORD_IMAGE (chord:latest), CHORD_STORE (mem or dir),
-# CHORD_TEST_PROJECT (chordtest), CHORD_BUILD_NETWORK (host; the network
-# of the image build's RUN steps), CHORD_TEST_KEEP_LOGS=1.
+# CHORD_TEST_MODES (plain tls; arguments win), CHORD_TEST_PROJECT
+# (chordtest), CHORD_BUILD_NETWORK (host; the network of the image build's
+# RUN steps), CHORD_TEST_KEEP_LOGS=1.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,9 +34,18 @@ BASE=debian:bookworm-slim
 FILES=100
 NODES=3
 SCALED=5
+read -r -a MODES <<<"${*:-${CHORD_TEST_MODES:-plain tls}}"
+for m in "${MODES[@]}"; do
+  case $m in
+    plain | tls) ;;
+    *) echo "compose test: unknown mode \"$m\" (plain or tls)" >&2; exit 2 ;;
+  esac
+done
 
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/chord-compose-test.XXXXXX")
+CERTS= # the tls mode's certificates and tokens, removed on exit
 T0=$(date +%s%N)
+MODE=
 STEP="start"
 RESULT=
 FIGURES=()
@@ -37,7 +55,7 @@ secs_since() { # START_NS: seconds since, with one decimal
   awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'
 }
 say() { echo "compose-test: $*"; }
-fail() { RESULT="FAILED at $STEP: $*"; exit 1; }
+fail() { RESULT="FAILED at ${MODE:+$MODE: }$STEP: $*"; exit 1; }
 
 # --- docker and compose ------------------------------------------------------
 if ! timeout 30 docker info >/dev/null 2>&1; then
@@ -54,6 +72,7 @@ else
   exit 1
 fi
 DC+=(-p "$PROJECT" -f "$ROOT/docker-compose.yml")
+DC_PLAIN=("${DC[@]}")
 
 # compose SECONDS ARGS...: one compose command, bounded, output to the log.
 compose() {
@@ -83,8 +102,8 @@ on_exit() {
   trap - EXIT INT TERM
   if [ $rc -ne 0 ]; then
     case $rc in
-      130 | 143) RESULT="INTERRUPTED during $STEP" ;;
-      *) RESULT=${RESULT:-"FAILED at $STEP (exit $rc)"} ;;
+      130 | 143) RESULT="INTERRUPTED during ${MODE:+$MODE: }$STEP" ;;
+      *) RESULT=${RESULT:-"FAILED at ${MODE:+$MODE: }$STEP (exit $rc)"} ;;
     esac
     echo "---- last compose commands ($LOGS/compose.log)"
     tail -n 15 "$LOGS/compose.log" 2>/dev/null || true
@@ -94,6 +113,7 @@ on_exit() {
     tail -n 40 "$LOGS/cluster.log"
   fi
   teardown
+  [ -z "$CERTS" ] || rm -rf "$CERTS"
   if [ $rc -eq 0 ]; then
     RESULT="PASSED"
     [ "${CHORD_TEST_KEEP_LOGS:-0}" = 1 ] || rm -rf "$LOGS"
@@ -209,50 +229,144 @@ FIGURES+=("build $(secs_since "$t")s")
 FIGURES+=("image $(docker image inspect -f '{{.Size}}' "$CHORD_IMAGE" |
   awk '{ printf "%.0f MB", $1 / 1e6 }')")
 
+# --- the tls mode's certificates and checks ----------------------------------
+# make_certs: a CA, certificates and tokens for the cluster in $CERTS
+# (mounted read-only at /etc/chord/tls), plus another CA's in
+# $CERTS/other for the refused client. The containers' user (uid 10001)
+# must read them: mktemp makes the directory 0700.
+make_certs() {
+  command -v openssl >/dev/null ||
+    fail "openssl is missing (apt-get install openssl)"
+  CERTS=$(mktemp -d "${TMPDIR:-/tmp}/chord-compose-certs.XXXXXX")
+  { "$ROOT/scripts/make-certs.sh" "$CERTS" &&
+    "$ROOT/scripts/make-certs.sh" "$CERTS/other"; } \
+    >>"$LOGS/compose.log" 2>&1 ||
+    fail "scripts/make-certs.sh failed (see $LOGS/compose.log)"
+  chmod 0755 "$CERTS" "$CERTS/other"
+  export CHORD_CERTS=$CERTS
+}
+
+# The script a ctl container runs in the tls mode, once files exist: what
+# chordctl may and may not do. Prints every check's exit status on one
+# line; exits 1 when any differs from the one wanted.
+TLS_SCRIPT='
+bad=0 out=
+check() { # WANT WHAT COMMAND...: runs COMMAND, wants exit WANT
+  want=$1 what=$2
+  shift 2
+  "$@" >/dev/null 2>/tmp/err
+  got=$?
+  if [ $got -eq "$want" ]; then
+    out="$out; $what: $got"
+  else
+    bad=1
+    out="$out; $what: exit $got, wanted $want ($(head -c 200 /tmp/err))"
+  fi
+}
+printf "not-the-token\n" >/tmp/wrong-token
+other=/etc/chord/tls/other
+check 0 "ring with the client token" chordctl ring
+check 0 "read with the client token" chordctl read compose/file-1
+check 6 "ring without a token" env -u CHORD_TOKEN_FILE chordctl ring
+check 6 "read without a token" env -u CHORD_TOKEN_FILE \
+  chordctl read compose/file-1
+check 6 "ring with a wrong token" \
+  chordctl --token-file /tmp/wrong-token ring
+check 6 "read with a wrong token" \
+  chordctl --token-file /tmp/wrong-token read compose/file-1
+check 3 "ring without TLS" env -u CHORD_TLS_CERT -u CHORD_TLS_KEY \
+  -u CHORD_TLS_CA -u CHORD_TLS_SERVER_NAME chordctl --timeout 3s ring
+check 3 "ring with a client certificate of another CA" \
+  chordctl --timeout 3s --tls-cert $other/client.pem \
+  --tls-key $other/client.key ring
+echo "${out#; }"
+exit $bad'
+
+# tls_checks: TLS_SCRIPT in a ctl container.
+tls_checks() {
+  local out t=$(date +%s%N)
+  echo "+ ${DC[*]} run --rm -T --entrypoint sh ctl -c TLS_SCRIPT" \
+    >>"$LOGS/compose.log"
+  out=$(timeout 120 "${DC[@]}" run --rm -T --entrypoint sh ctl \
+          -c "$TLS_SCRIPT" 2>>"$LOGS/compose.log") ||
+    fail "${out:-the checks did not finish within 120s}"
+  say "$out ($(secs_since "$t")s)"
+}
+
 # --- the cluster -------------------------------------------------------------
-STEP="clean state"
-teardown
+# run_mode plain|tls: the whole sequence on a new cluster, which it
+# removes at the end.
+run_mode() {
+  local t0=$(date +%s%N) t victim name code what
+  MODE=$1
+  DC=("${DC_PLAIN[@]}")
+  if [ "$MODE" = tls ]; then
+    STEP="certificates"
+    [ -n "$CERTS" ] || make_certs
+    DC+=(-f "$ROOT/docker-compose.tls.yml")
+  fi
+  say "== mode $MODE"
 
-STEP="up"
-say "up: supernode + $NODES nodes ($CHORD_STORE store)"
-t=$(date +%s%N)
-compose 180 up -d --no-build || fail "compose up failed"
-STEP="ring of $NODES"
-wait_ring $NODES 90
-FIGURES+=("ring of $NODES ready $(secs_since "$t")s after up")
-say "ring of $NODES ready ($(secs_since "$t")s after up)"
+  STEP="clean state"
+  teardown
 
-STEP="health checks"
-t=$(date +%s%N)
-wait_healthy 60
-say "supernode and nodes healthy ($(secs_since "$t")s more)"
+  STEP="up"
+  say "up: supernode + $NODES nodes ($CHORD_STORE store)"
+  t=$(date +%s%N)
+  compose 180 up -d --no-build || fail "compose up failed"
+  STEP="ring of $NODES"
+  wait_ring $NODES 90
+  FIGURES+=("$MODE: ring of $NODES ready $(secs_since "$t")s after up")
+  say "ring of $NODES ready ($(secs_since "$t")s after up)"
 
-STEP="write $FILES files"
-files write
+  STEP="health checks"
+  t=$(date +%s%N)
+  wait_healthy 60
+  say "supernode and nodes healthy ($(secs_since "$t")s more)"
 
-STEP="scale to $SCALED"
-t=$(date +%s%N)
-compose 180 up -d --no-build --no-recreate --scale node=$SCALED ||
-  fail "compose up --scale node=$SCALED failed"
-wait_ring $SCALED 90
-say "ring of $SCALED ready ($(secs_since "$t")s after scaling)"
-STEP="read on $SCALED nodes"
-files read
+  STEP="write $FILES files"
+  files write
 
-STEP="stop one node"
-# compose stop takes whole services; one replica is stopped as compose
-# would stop it: SIGTERM, then SIGKILL after the grace period.
-victim=$(timeout 30 "${DC[@]}" ps -q node 2>/dev/null | sed -n 2p)
-[ -n "$victim" ] || fail "no node container to stop"
-name=$(docker inspect -f '{{.Name}}' "$victim")
-t=$(date +%s%N)
-timeout 60 docker stop -t 30 "$victim" >/dev/null || fail "cannot stop $name"
-code=$(docker inspect -f '{{.State.ExitCode}}' "$victim")
-[ "$code" = 0 ] || fail "${name#/} exited $code, not 0 (graceful leave)"
-wait_ring $((SCALED - 1)) 60
-say "stopped ${name#/}: left the ring, exit 0 ($(secs_since "$t")s)"
-STEP="read after the stop"
-files read
+  if [ "$MODE" = tls ]; then
+    STEP="tokens and certificates"
+    tls_checks
+  fi
 
+  STEP="scale to $SCALED"
+  t=$(date +%s%N)
+  compose 180 up -d --no-build --no-recreate --scale node=$SCALED ||
+    fail "compose up --scale node=$SCALED failed"
+  wait_ring $SCALED 90
+  say "ring of $SCALED ready ($(secs_since "$t")s after scaling)"
+  STEP="read on $SCALED nodes"
+  files read
+
+  STEP="stop one node"
+  # compose stop takes whole services; one replica is stopped as compose
+  # would stop it: SIGTERM, then SIGKILL after the grace period.
+  victim=$(timeout 30 "${DC[@]}" ps -q node 2>/dev/null | sed -n 2p)
+  [ -n "$victim" ] || fail "no node container to stop"
+  name=$(docker inspect -f '{{.Name}}' "$victim")
+  t=$(date +%s%N)
+  timeout 60 docker stop -t 30 "$victim" >/dev/null || fail "cannot stop $name"
+  code=$(docker inspect -f '{{.State.ExitCode}}' "$victim")
+  [ "$code" = 0 ] || fail "${name#/} exited $code, not 0 (graceful leave)"
+  wait_ring $((SCALED - 1)) 60
+  say "stopped ${name#/}: left the ring, exit 0 ($(secs_since "$t")s)"
+  STEP="read after the stop"
+  files read
+
+  STEP="down"
+  teardown
+  what="$FILES files read back on $SCALED nodes and after a stop"
+  [ "$MODE" = plain ] || what+=", tokens and certificates checked"
+  FIGURES+=("$MODE: $what")
+  FIGURES+=("$MODE mode $(secs_since "$t0")s")
+  say "mode $MODE passed ($(secs_since "$t0")s)"
+}
+
+for m in "${MODES[@]}"; do
+  run_mode "$m"
+done
 STEP="done"
-FIGURES+=("$FILES files read back on $SCALED nodes and after a stop")
+MODE=
