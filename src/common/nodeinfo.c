@@ -34,3 +34,12 @@ void nodeinfo_from_peer(Chord__V1__NodeInfo *n, const struct chord_peer *p)
   n->id.len = CHORD_ID_BYTES;
   n->addr = (char *)p->addr;
 }
+
+bool nodeinfo_names(const Chord__V1__NodeInfo *n, const struct chord_peer *want)
+{
+  struct chord_peer got;
+  const char *why;
+  return n && nodeinfo_to_peer(n, &got, &why) == 0 &&
+         chord_id_cmp(&got.id, &want->id) == 0 &&
+         strcmp(got.addr, want->addr) == 0;
+}

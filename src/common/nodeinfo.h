@@ -12,6 +12,10 @@
  * then names the problem. */
 int nodeinfo_to_peer(const Chord__V1__NodeInfo *n, struct chord_peer *out,
                      const char **why);
+/* Whether n (may be NULL) is valid and names exactly want: the same id
+ * and address. */
+bool nodeinfo_names(const Chord__V1__NodeInfo *n,
+                    const struct chord_peer *want);
 /* Points n's fields at p's memory (no copy): p must outlive n. */
 void nodeinfo_from_peer(Chord__V1__NodeInfo *n, const struct chord_peer *p);
 

@@ -123,11 +123,7 @@ static void check_on_ping(struct rpc_result *r, void *ud)
   if (r->status.code == GRPC_STATUS_OK && r->resp) {
     const Chord__V1__PingResponse *resp =
         (const Chord__V1__PingResponse *)r->resp;
-    struct chord_peer got;
-    const char *why;
-    ok = resp->node && nodeinfo_to_peer(resp->node, &got, &why) == 0 &&
-         chord_id_cmp(&got.id, &k->p.id) == 0 &&
-         strcmp(got.addr, k->p.addr) == 0 &&
+    ok = nodeinfo_names(resp->node, &k->p) &&
          resp->incarnation == k->incarnation;
   }
   if (k->call) {
