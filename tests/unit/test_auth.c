@@ -133,8 +133,8 @@ static void test_client_token_only(void **state)
 
 static void test_bad_files_are_refused(void **state)
 {
-  static const char *const bad[] = {"", " \n\t", "two words", "tab\there",
-                                    "nul\x01", "caf\xc3\xa9"};
+  static const char *const bad[] = {"",          " \n\t",   "two words",
+                                    "tab\there", "nul\x01", "caf\xc3\xa9"};
   struct auth a;
   char err[256];
   (void)state;
