@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Checks every tracked C file under src/, tests/unit/ and bench/ against
+# Checks every tracked C file under src/, tests/, bench/ and fuzz/ against
 # .clang-format and prints those that differ (exit 1 when any does);
 # --fix rewrites them in place instead. CLANG_FORMAT picks the binary.
 set -euo pipefail
@@ -37,10 +37,10 @@ if [ "$major" != 14 ]; then
 fi
 
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  mapfile -t files < <(git ls-files -- 'src/*.c' 'src/*.h' 'tests/unit/*.c' \
-    'tests/unit/*.h' 'bench/*.c' 'bench/*.h')
+  mapfile -t files < <(git ls-files -- 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' \
+    'bench/*.c' 'bench/*.h' 'fuzz/*.c' 'fuzz/*.h')
 else # an exported tree (e.g. a Docker build context): every file
-  mapfile -t files < <(find src tests/unit bench -name '*.[ch]' | sort)
+  mapfile -t files < <(find src tests bench fuzz -name '*.[ch]' | sort)
 fi
 
 bad=0

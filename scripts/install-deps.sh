@@ -11,6 +11,8 @@ PKGS=(
   libuv1-dev libssl-dev libcmocka-dev
   python3-grpcio python3-grpc-tools python3-protobuf
   clang-format
+  # scripts/fuzz.sh: clang 14, and its libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()

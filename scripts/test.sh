@@ -3,7 +3,8 @@
 # Installs what is missing, builds, and runs the whole test suite twice:
 # a plain build, then one under AddressSanitizer + UndefinedBehaviorSanitizer,
 # each followed by its integration tests again with mutual TLS and a token;
-# then, where a Docker engine answers, the docker-compose cluster test.
+# then every fuzz target for 30 s ($CHORD_FUZZ_SECONDS), and, where a
+# Docker engine answers, the docker-compose cluster test.
 # Any failure or sanitizer report fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,6 +75,11 @@ check "format: scripts/check-format.sh" scripts/check-format.sh
 check "layering: scripts/check-deps.py" python3 scripts/check-deps.py build
 run_suite sanitizers build-san -DCMAKE_BUILD_TYPE=Debug -DCHORD_SANITIZE=ON
 run_secure sanitizers build-san
+
+# Every libFuzzer target for a short while (scripts/fuzz.sh runs longer
+# campaigns); a crash, leak or timeout fails the run.
+check "fuzz: scripts/fuzz.sh ${CHORD_FUZZ_SECONDS:-30}" \
+  scripts/fuzz.sh "${CHORD_FUZZ_SECONDS:-30}"
 
 # The docker-compose cluster, end to end, wherever a Docker engine answers.
 if command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1; then

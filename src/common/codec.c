@@ -90,7 +90,10 @@ static int check_strings(const uint8_t *p, size_t len,
     return CHORD_EINVAL;
   while (p < end) {
     uint64_t key, v;
-    if (read_varint(&p, end, &key))
+    /* Field 0 does not exist. protobuf-c refuses it only in a one-byte
+     * key, so an overlong one (0x85 0x00) got through and came back out
+     * as 0x05, which the next node refused. */
+    if (read_varint(&p, end, &key) || key >> 3 == 0)
       return CHORD_EINVAL;
     switch (key & 7) {
     case 0:

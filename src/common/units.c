@@ -65,9 +65,11 @@ int units_parse_duration(const char *s, uint64_t min_ms, uint64_t max_ms,
     mul = 3600000;
   else
     return CHORD_EINVAL;
-  if (whole > UINT64_MAX / mul)
+  /* The fraction's share counts too: "5124095576030.9h" would wrap. */
+  v = frac * mul / scale;
+  if (whole > (UINT64_MAX - v) / mul)
     return CHORD_EINVAL;
-  v = whole * mul + frac * mul / scale;
+  v += whole * mul;
   if (v < min_ms || v > max_ms)
     return CHORD_EINVAL;
   *out_ms = v;

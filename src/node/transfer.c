@@ -48,16 +48,19 @@ int xfer_collect_range(struct store *s, const struct chord_id *from,
                        const struct chord_id *after, uint64_t max_bytes,
                        struct xfer_batch *b)
 {
-  struct chord_id *keys = NULL, dist_after, d;
+  struct chord_id *keys = NULL, start, dist_after, d;
   size_t nk = 0;
   uint64_t bytes = 0;
   int rc = store_keys_in(s, from, upto, &keys, &nk);
   if (rc)
     return rc;
+  /* Distances from just after from, the order store_keys_in lists: with
+   * from == upto (the whole ring) a key equal to from comes last. */
+  chord_id_add_pow2(&start, from, 0);
   if (after)
-    chord_id_sub(&dist_after, after, from);
+    chord_id_sub(&dist_after, after, &start);
   for (size_t i = 0; i < nk; i++) {
-    chord_id_sub(&d, &keys[i], from);
+    chord_id_sub(&d, &keys[i], &start);
     if (after && chord_id_cmp(&d, &dist_after) <= 0)
       continue;
     struct store_entry *e;

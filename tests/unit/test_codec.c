@@ -224,6 +224,12 @@ static void test_codec_string_checks(void **state)
   assert_int_equal(codec_decode_bytes(good, sizeof(good), d, &m), 0);
   assert_int_equal(strlen(((Chord__V1__ReadRequest *)m)->name), 4);
   codec_free(m);
+  /* Field 0 in an overlong key (0x80 0x00 is field 0, varint): refused
+   * like the one-byte form, not passed on to fail at the next hop (found
+   * by fuzz/fuzz_decode.c). */
+  static const uint8_t field0[] = {0x80, 0x00, 0x01};
+  assert_int_equal(codec_decode_bytes(field0, sizeof(field0), d, &m),
+                   CHORD_EINVAL);
   /* A nested string: WriteRequest.file.name with a NUL. */
   static const uint8_t nested[] = {0x0a, 0x05, 0x0a, 0x03, 'x', 0x00, 'y'};
   assert_int_equal(codec_decode_bytes(nested, sizeof(nested),
