@@ -284,6 +284,29 @@ static struct fwd *fwd_new(struct rpc_client *c, struct rpc_srv_call *call,
   return f;
 }
 
+bool forward_wait(struct rpc_client *c, struct rpc_srv_call *call,
+                  const ProtobufCMessage *req, const struct route_req *rq,
+                  const struct forward_opts *o)
+{
+  if (rq->hops != 0 || !o->rerun || !o->loop)
+    return false;
+  struct fwd *f = calloc(1, sizeof(*f));
+  if (!f)
+    return false;
+  f->in = call;
+  f->c = c;
+  f->o = *o;
+  f->orig = req;
+  f->rq = *rq;
+  f->attempts = 1;
+  if (!fwd_retry_later(f)) {
+    fwd_free(f);
+    return false;
+  }
+  rpc_srv_on_cancel(call, fwd_on_cancel, f);
+  return true;
+}
+
 /* msg is encoded before this returns and stays the caller's. Loop
  * thread. */
 void forward_send(struct rpc_client *c, struct rpc_srv_call *call,

@@ -44,6 +44,14 @@ struct forward_opts {
 void forward_send(struct rpc_client *c, struct rpc_srv_call *call,
                   const struct chord_peer *peer, const ProtobufCMessage *msg,
                   const struct forward_opts *o);
+/* The node a client called finds every way towards the key marked dead
+ * (hops 0): instead of failing at once, waits one maintenance round
+ * (o->pause_ms, at most half the caller's time left) and runs o->rerun on
+ * the request again, as after a failure further on. False when there is
+ * no deadline, too little time or no rerun: the caller answers. */
+bool forward_wait(struct rpc_client *c, struct rpc_srv_call *call,
+                  const ProtobufCMessage *req, const struct route_req *rq,
+                  const struct forward_opts *o);
 /* Sends a copy of req with its hops field advanced and its direct field
  * set (fields found by name, so any routed message works); when the hop
  * fails and o->reroute finds another, sends it there instead. */

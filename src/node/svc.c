@@ -54,12 +54,20 @@ enum route_verdict svc_route(struct node *n, struct rpc_srv_call *call,
                                "or inconsistent; retry",
                                n->o.hop_limit);
     break;
-  case ROUTE_NO_ROUTE:
+  case ROUTE_NO_ROUTE: {
+    /* Every way on was just marked dead: the ring closes over it within
+     * a round or two, so the node the client called waits for that. */
+    struct forward_opts o;
+    svc_forward_opts(n, &o);
+    o.rerun = self_cb;
+    if (forward_wait(n->d.client, call, req, rq, &o))
+      break;
     rpc_srv_reply_error_detail(call, GRPC_STATUS_UNAVAILABLE,
                                RPC_DETAIL_UNREACHABLE,
                                "no live route towards the key: every way on "
                                "is down; retry");
     break;
+  }
   case ROUTE_NOT_READY:
     rpc_srv_reply_error_detail(call, GRPC_STATUS_UNAVAILABLE,
                                RPC_DETAIL_JOINING,
