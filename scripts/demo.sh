@@ -2,11 +2,18 @@
 # SPDX-License-Identifier: MIT
 # The one-command local demo: installs what is missing, builds, starts a
 # supernode and N nodes (default 3) on 127.0.0.1, writes a file, reads it
-# back, prints the ring, and keeps the cluster up until Ctrl-C.
-#   demo.sh [NODES] [BASE_PORT]
+# back, prints the ring, and keeps the cluster up until Ctrl-C. With
+# --tls, every process runs with mutual TLS and a cluster token
+# (certificates from scripts/make-certs.sh in $CHORD_CLUSTER_DIR/certs).
+#   demo.sh [--tls] [NODES] [BASE_PORT]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+TLS=0
+if [ "${1:-}" = "--tls" ]; then
+  TLS=1
+  shift
+fi
 NODES=${1:-3}
 PORT=${2:-7000}
 export CHORD_CLUSTER_DIR=${CHORD_CLUSTER_DIR:-$ROOT/.cluster}
@@ -14,6 +21,15 @@ export CHORD_CLUSTER_DIR=${CHORD_CLUSTER_DIR:-$ROOT/.cluster}
 echo "== installing dependencies and building"
 ./scripts/build.sh
 CTL="$ROOT/build/bin/chordctl --supernode 127.0.0.1:$PORT"
+if [ "$TLS" = 1 ]; then
+  certs=$CHORD_CLUSTER_DIR/certs
+  echo "== making a CA, certificates and a token in $certs"
+  mkdir -p "$CHORD_CLUSTER_DIR"
+  ./scripts/make-certs.sh --force "$certs" >/dev/null
+  # Inherited by every daemon cluster.sh starts, and by chordctl here.
+  export CHORD_TLS_CERT=$certs/node.pem CHORD_TLS_KEY=$certs/node.key \
+    CHORD_TLS_CA=$certs/ca.pem CHORD_TOKEN_FILE=$certs/token
+fi
 
 cleanup() { ./scripts/cluster.sh stop; }
 trap cleanup EXIT
@@ -34,7 +50,8 @@ $CTL ring
 cat <<EOT
 
 The cluster is running (logs in $CHORD_CLUSTER_DIR/logs). Try, in another shell:
-  export CHORD_SUPERNODE=127.0.0.1:$PORT
+  export CHORD_SUPERNODE=127.0.0.1:$PORT${CHORD_TLS_CA:+
+  export CHORD_TLS_CERT=$certs/client.pem CHORD_TLS_KEY=$certs/client.key CHORD_TLS_CA=$CHORD_TLS_CA CHORD_TOKEN_FILE=$CHORD_TOKEN_FILE}
   $ROOT/build/bin/chordctl write notes.txt /etc/os-release
   $ROOT/build/bin/chordctl read notes.txt
   $ROOT/build/bin/chordctl lookup notes.txt
