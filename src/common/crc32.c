@@ -43,4 +43,3 @@ uint32_t crc32_update(uint32_t crc, const void *p, size_t n)
     crc = crc_table[0][(crc ^ *b++) & 0xff] ^ (crc >> 8);
   return ~crc;
 }
-
