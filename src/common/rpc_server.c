@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/rpc_internal.h"
+#include "common/rpc_server_internal.h"
 
 #define RPC_DEFAULT_SLOTS 8
 #define RPC_CATCHALL_SLOTS 2
@@ -26,82 +27,7 @@
 #define RPC_MAX_STREAMS 1024   /* concurrent calls per connection */
 #define RPC_HANDSHAKE_MS 10000 /* to finish the HTTP/2 (and TLS) handshake */
 
-struct srv_method {
-  struct rpc_server *srv;
-  const char *path;
-  void *handle; /* registered method */
-  const ProtobufCMessageDescriptor *input;
-  rpc_handler_cb handler; /* NULL: UNIMPLEMENTED */
-  void *ud;
-  enum auth_level need; /* what a caller must prove (AUTH_RING unless set) */
-};
-
-/* One armed request: for a method (m set) or the catch-all (m NULL). */
-struct srv_slot {
-  struct cq_tag tag;
-  struct rpc_server *srv;
-  struct srv_method *m;
-  grpc_call *call;
-  gpr_timespec deadline;
-  grpc_metadata_array md;
-  grpc_byte_buffer *payload;
-  grpc_call_details details;
-  struct srv_slot *next; /* all slots, for freeing */
-};
-
-struct rpc_srv_call {
-  struct rpc_server *srv;
-  struct srv_method *m; /* NULL for an unknown method */
-  grpc_call *call;
-  gpr_timespec deadline;
-  grpc_metadata_array md;
-  ProtobufCMessage *req;
-  grpc_byte_buffer *send;
-  grpc_slice details;
-  bool has_details;
-  grpc_metadata trailer; /* RPC_ERROR_KEY on an error reply */
-  bool has_trailer;      /* trailer.value is ours to unref */
-  int cancelled;         /* RECV_CLOSE_ON_SERVER output */
-  bool answered;
-  bool member; /* proved the cluster token (or none guards the ring) */
-  rpc_cancel_cb on_cancel;
-  void *cancel_ud;
-  struct rpc_srv_call *prev, *next; /* open (unanswered) calls */
-};
-
-struct rpc_server {
-  struct cq_bridge *bridge;
-  const struct auth *auth; /* borrowed; NULL = open, plaintext */
-  grpc_completion_queue *cq;
-  grpc_server *server;
-  struct srv_method *methods;
-  size_t nmethods, methods_cap;
-  struct srv_slot *slots;    /* every slot ever made */
-  size_t armed;              /* slots waiting for a call */
-  size_t batches;            /* reply batches in flight */
-  struct rpc_srv_call *open; /* unanswered calls */
-  uint64_t served;           /* calls received, every method */
-  unsigned slots_per_method;
-  bool started, stopping, notified;
-  bool forced;      /* open calls answered, rest cancelled */
-  bool grace_on;    /* grace timer initialised */
-  uv_timer_t grace; /* ends the drain; data = this */
-  struct cq_tag shutdown_tag;
-  /* Server calls are bound to done_cq, a queue no thread polls: a reply
-   * batch that completes while the loop sends it (the usual case) costs
-   * neither a kick of the bridge thread nor a wake-up of the loop. The
-   * loop reaps them after serving each new call and, when none comes,
-   * every RPC_REAP_MS (reap_timer). */
-  grpc_completion_queue *done_cq;
-  uv_timer_t reap_timer; /* data = this */
-  int closing;           /* handles whose close is pending */
-  void (*done)(void *ud);
-  void *done_ud;
-};
-
 static void slot_on_event(struct cq_tag *tag, bool ok);
-static void server_maybe_finish(struct rpc_server *s);
-static void server_force(struct rpc_server *s);
 
 struct rpc_server *rpc_server_create(struct cq_bridge *b,
                                      const struct rpc_server_opts *o)
@@ -313,7 +239,7 @@ static void server_reap(struct rpc_server *s)
   }
   if (!s->batches)
     uv_timer_stop(&s->reap_timer);
-  server_maybe_finish(s);
+  rpc__srv_maybe_finish(s);
 }
 
 static void on_reap_timer(uv_timer_t *t)
@@ -324,8 +250,9 @@ static void on_reap_timer(uv_timer_t *t)
 /* Sends the reply batch: the message (when bb) or only a status. A non-OK
  * status carries the RPC_ERROR_KEY trailer with detail (NULL for none),
  * so that the client can tell it from one gRPC made up. */
-static int call_send(struct rpc_srv_call *c, grpc_status_code code,
-                     const char *msg, const char *detail, grpc_byte_buffer *bb)
+int rpc__srv_call_send(struct rpc_srv_call *c, grpc_status_code code,
+                       const char *msg, const char *detail,
+                       grpc_byte_buffer *bb)
 {
   grpc_op ops[4];
   size_t n = 0;
@@ -382,21 +309,21 @@ int rpc_srv_reply_raw(struct rpc_srv_call *c, grpc_byte_buffer *bb)
 {
   grpc_byte_buffer *copy = grpc_byte_buffer_copy(bb);
   if (!copy) {
-    call_send(c, GRPC_STATUS_INTERNAL, "out of memory", NULL, NULL);
+    rpc__srv_call_send(c, GRPC_STATUS_INTERNAL, "out of memory", NULL, NULL);
     return CHORD_ENOMEM;
   }
-  return call_send(c, GRPC_STATUS_OK, NULL, NULL, copy);
+  return rpc__srv_call_send(c, GRPC_STATUS_OK, NULL, NULL, copy);
 }
 
 int rpc_srv_reply(struct rpc_srv_call *c, const ProtobufCMessage *resp)
 {
   grpc_byte_buffer *bb = codec_encode(resp);
   if (!bb) {
-    call_send(c, GRPC_STATUS_INTERNAL, "cannot encode the response", NULL,
-              NULL);
+    rpc__srv_call_send(c, GRPC_STATUS_INTERNAL, "cannot encode the response",
+                       NULL, NULL);
     return CHORD_ENOMEM;
   }
-  return call_send(c, GRPC_STATUS_OK, NULL, NULL, bb);
+  return rpc__srv_call_send(c, GRPC_STATUS_OK, NULL, NULL, bb);
 }
 
 /* Answers with code (not OK), a printf-style message for people, and
@@ -411,7 +338,7 @@ void rpc_srv_reply_error_detail(struct rpc_srv_call *c, grpc_status_code code,
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  call_send(c, code, msg, detail, NULL);
+  rpc__srv_call_send(c, code, msg, detail, NULL);
 }
 
 /* As rpc_srv_reply_error_detail with no detail. */
@@ -423,7 +350,7 @@ void rpc_srv_reply_error(struct rpc_srv_call *c, grpc_status_code code,
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  call_send(c, code, msg, NULL, NULL);
+  rpc__srv_call_send(c, code, msg, NULL, NULL);
 }
 
 uint64_t rpc_server_served(const struct rpc_server *s)
@@ -531,7 +458,7 @@ rearm:
   if (!c)
     return;
   if (!c->m) {
-    call_send(c, GRPC_STATUS_UNIMPLEMENTED, unknown, NULL, NULL);
+    rpc__srv_call_send(c, GRPC_STATUS_UNIMPLEMENTED, unknown, NULL, NULL);
     return;
   }
   if (!call_admit(s, c)) {
@@ -572,7 +499,7 @@ static void slot_on_event(struct cq_tag *tag, bool ok)
     grpc_metadata_array_destroy(&sl->md);
     if (!sl->m)
       grpc_call_details_destroy(&sl->details);
-    server_maybe_finish(s);
+    rpc__srv_maybe_finish(s);
     return;
   }
   slot_serve(sl);
@@ -580,128 +507,4 @@ static void slot_on_event(struct cq_tag *tag, bool ok)
    * whose reply has completed, off the new request's path. */
   if (s->batches)
     server_reap(s);
-}
-
-static void server_destroy(struct rpc_server *s)
-{
-  grpc_server_destroy(s->server);
-  /* Every batch has been reaped, so the queue drains at once. */
-  grpc_completion_queue_shutdown(s->done_cq);
-  while (grpc_completion_queue_next(s->done_cq,
-                                    gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
-             .type != GRPC_QUEUE_SHUTDOWN)
-    ;
-  grpc_completion_queue_destroy(s->done_cq);
-  while (s->slots) {
-    struct srv_slot *next = s->slots->next;
-    free(s->slots);
-    s->slots = next;
-  }
-  free(s->methods);
-  void (*done)(void *) = s->done;
-  void *ud = s->done_ud;
-  free(s);
-  if (done)
-    done(ud);
-}
-
-static void on_handle_closed(uv_handle_t *h)
-{
-  struct rpc_server *s = h->data;
-  if (--s->closing == 0)
-    server_destroy(s);
-}
-
-/* Closes the server's handles; the last close callback destroys it. */
-static void server_free(struct rpc_server *s)
-{
-  if (s->closing)
-    return;
-  s->closing = 1;
-  uv_close((uv_handle_t *)&s->reap_timer, on_handle_closed);
-  if (s->grace_on) {
-    s->closing++;
-    uv_close((uv_handle_t *)&s->grace, on_handle_closed);
-  }
-}
-
-static void server_maybe_finish(struct rpc_server *s)
-{
-  if (!s->stopping || s->armed || s->batches || s->open)
-    return;
-  /* Every slot has come back and every reply has been sent: nothing of
-   * ours is left, so close what gRPC still holds (idle connections)
-   * instead of waiting for the peers to hang up. */
-  if (s->started && !s->forced)
-    server_force(s);
-  if (!s->notified)
-    return;
-  server_free(s);
-}
-
-/* Answers what handlers still owe (telling each owner first) and cancels
- * every call still in progress. */
-static void server_force(struct rpc_server *s)
-{
-  if (s->forced)
-    return;
-  s->forced = true;
-  if (s->grace_on)
-    uv_timer_stop(&s->grace);
-  while (s->open) {
-    struct rpc_srv_call *c = s->open;
-    if (c->on_cancel)
-      c->on_cancel(c, c->cancel_ud);
-    call_send(c, GRPC_STATUS_UNAVAILABLE, "server shutting down", NULL, NULL);
-  }
-  grpc_server_cancel_all_calls(s->server);
-}
-
-static void on_grace_over(uv_timer_t *t)
-{
-  server_force(t->data);
-}
-
-static void shutdown_on_notify(struct cq_tag *tag, bool ok)
-{
-  struct rpc_server *s =
-      (struct rpc_server *)((char *)tag -
-                            offsetof(struct rpc_server, shutdown_tag));
-  (void)ok;
-  s->notified = true;
-  server_maybe_finish(s);
-}
-
-void rpc_server_drain(struct rpc_server *s, uint64_t grace_ms,
-                      void (*done)(void *ud), void *ud)
-{
-  s->done = done;
-  s->done_ud = ud;
-  s->stopping = true;
-  if (!s->started) {
-    s->notified = true;
-    server_maybe_finish(s);
-    return;
-  }
-  s->shutdown_tag.cb = shutdown_on_notify;
-  grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
-  if (grace_ms == 0) {
-    server_force(s);
-    return;
-  }
-  /* New calls are refused from now on; those under way get grace_ms. Not
-   * forced at once even when none is open: a call gRPC has already matched
-   * to a slot may still be on its way to the loop, and cancelling it would
-   * tell its client CANCELLED instead of the retryable UNAVAILABLE that
-   * slot_on_event answers. server_maybe_finish forces the rest once every
-   * slot is back and every reply sent. */
-  uv_timer_init(cq_bridge_loop(s->bridge), &s->grace);
-  s->grace.data = s;
-  s->grace_on = true;
-  uv_timer_start(&s->grace, on_grace_over, grace_ms, 0);
-}
-
-void rpc_server_shutdown(struct rpc_server *s, void (*done)(void *ud), void *ud)
-{
-  rpc_server_drain(s, 0, done, ud);
 }
