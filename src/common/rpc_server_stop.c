@@ -80,7 +80,8 @@ static void server_force(struct rpc_server *s)
     struct rpc_srv_call *c = s->open;
     if (c->on_cancel)
       c->on_cancel(c, c->cancel_ud);
-    rpc__srv_call_send(c, GRPC_STATUS_UNAVAILABLE, "server shutting down", NULL, NULL);
+    rpc__srv_call_send(c, GRPC_STATUS_UNAVAILABLE, "server shutting down", NULL,
+                       NULL);
   }
   grpc_server_cancel_all_calls(s->server);
 }
