@@ -235,20 +235,24 @@ grpc_channel_credentials *auth_channel_creds(const struct auth *a)
 }
 
 grpc_status_code auth_check(const struct auth *a, enum auth_level need,
-                            const char *token, size_t len)
+                            const char *token, size_t len, bool *member)
 {
-  if (need == AUTH_OPEN || (!a->has_cluster && !a->has_client))
-    return GRPC_STATUS_OK;
   bool cluster = false, client = false;
-  if (token) {
+  if (token && (a->has_cluster || a->has_client)) {
     unsigned char d[AUTH_DIGEST_LEN];
     digest(token, len, d);
     /* Both compared every time, each in constant time. */
     cluster = a->has_cluster & !CRYPTO_memcmp(d, a->cluster_digest, sizeof(d));
     client = a->has_client & !CRYPTO_memcmp(d, a->client_digest, sizeof(d));
-    if (!cluster && !client)
-      return GRPC_STATUS_PERMISSION_DENIED;
   }
+  bool open = !a->has_cluster && !a->has_client;
+  bool wrong = !open && token && !cluster && !client;
+  if (member) /* what the ring level would answer, from the same digest */
+    *member = open || (!wrong && (!a->has_cluster || cluster));
+  if (need == AUTH_OPEN || open)
+    return GRPC_STATUS_OK;
+  if (wrong)
+    return GRPC_STATUS_PERMISSION_DENIED;
   bool ok = need == AUTH_RING ? !a->has_cluster || cluster
                               : cluster || client || !a->has_client;
   if (ok)

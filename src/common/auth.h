@@ -118,8 +118,10 @@ grpc_channel_credentials *auth_channel_creds(const struct auth *a);
  * method that needs `need`; else UNAUTHENTICATED (no token) or
  * PERMISSION_DENIED (a wrong one). A token that matches neither
  * configured token is refused on every guarded method, even one whose
- * level no token guards, so a mistyped token is an error, not ignored. */
+ * level no token guards, so a mistyped token is an error, not ignored.
+ * member (may be NULL) is set to whether the same token passes the ring
+ * level, from the same digest. */
 grpc_status_code auth_check(const struct auth *a, enum auth_level need,
-                            const char *token, size_t len);
+                            const char *token, size_t len, bool *member);
 
 #endif

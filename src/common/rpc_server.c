@@ -397,8 +397,7 @@ static bool call_admit(struct rpc_server *s, struct rpc_srv_call *c)
   } else if (rc == CHORD_ETOOBIG) {
     t = ""; /* too long to be right: a wrong token */
   }
-  c->member = auth_check(s->auth, AUTH_RING, t, len) == GRPC_STATUS_OK;
-  grpc_status_code code = auth_check(s->auth, c->m->need, t, len);
+  grpc_status_code code = auth_check(s->auth, c->m->need, t, len, &c->member);
   if (code == GRPC_STATUS_OK)
     return true;
   rpc_srv_reply_error(c, code,
