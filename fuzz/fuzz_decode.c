@@ -19,6 +19,7 @@
 #include "common/codec.h"
 #include "common/err.h"
 #include "common/finger.h"
+#include "common/manifest.h"
 #include "common/name.h"
 #include "common/nodeinfo.h"
 #include "fuzz.h"
@@ -137,16 +138,50 @@ static void check_key(const ProtobufCBinaryData *b)
   FUZZ_CHECK((rc == 0) == (b->len == CHORD_ID_BYTES), "chord_id_from_bytes");
 }
 
+/* svc_on_write's manifest check: what it accepts is consistent. */
+static void check_manifest(const Chord__V1__File *f)
+{
+  static const struct manifest_limits lim = {
+      .max_object = MANIFEST_DEFAULT_MAX_OBJECT,
+      .max_chunk = NAME_DEFAULT_MAX_FILE};
+  Chord__V1__Manifest *m = NULL;
+  const char *why = NULL;
+  if (codec_decode_bytes(f->content.data, f->content.len,
+                         &chord__v1__manifest__descriptor,
+                         (ProtobufCMessage **)&m))
+    return;
+  int rc = manifest_check(m, &lim, &why);
+  FUZZ_CHECK(rc == 0 || rc == CHORD_EINVAL || rc == CHORD_ETOOBIG,
+             "manifest_check error code");
+  FUZZ_CHECK((rc == 0) == (why == NULL), "a reason iff refused");
+  if (rc == 0) {
+    uint64_t sum = 0;
+    FUZZ_CHECK(m->n_chunks == manifest_chunks_for(m->size, m->chunk_size),
+               "an accepted manifest's chunk count");
+    for (size_t i = 0; i < m->n_chunks; i++) {
+      uint64_t len = manifest_chunk_len(m, i);
+      FUZZ_CHECK(len >= 1 && len <= m->chunk_size, "a chunk's length");
+      FUZZ_CHECK(m->chunks[i].len == NAME_CHUNK_HASH_BYTES, "a chunk hash");
+      sum += len;
+    }
+    FUZZ_CHECK(sum == m->size, "chunk lengths add up to the size");
+  }
+  codec_free((ProtobufCMessage *)m);
+}
+
 static void check_write(const Chord__V1__WriteRequest *r)
 {
   if (!r->file || !check_name(r->file->name) ||
       r->file->content.len > NAME_DEFAULT_MAX_FILE)
     return;
+  if (r->file->manifest)
+    check_manifest(r->file);
   struct store_entry *e =
       store_entry_create(r->file->name, strlen(r->file->name),
                          r->file->content.data, r->file->content.len, 1);
   FUZZ_CHECK(e, "store_entry_create");
   FUZZ_CHECK(e->len == r->file->content.len, "entry length");
+  FUZZ_CHECK(e->chunk == name_is_chunk(e->name, e->name_len), "chunk flag");
   store_entry_unref(e);
 }
 

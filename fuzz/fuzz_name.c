@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzzes file names: name_check and codec_utf8_valid against a table-driven
- * UTF-8 validator (Unicode 15, table 3-7), and the codec's string check on
- * the wire: a ReadRequest carrying the input as its name decodes exactly
+/* Fuzzes file names: name_check (file and chunk names) and
+ * codec_utf8_valid against a table-driven UTF-8 validator (Unicode 15,
+ * table 3-7), chunk names through parse and make, and the codec's string check
+ * on the wire: a ReadRequest carrying the input as its name decodes exactly
  * when the name is UTF-8 without NUL, and to the same bytes. The input is
  * the name. */
 #include <stdbool.h>
@@ -61,6 +62,27 @@ static bool ref_utf8(const uint8_t *s, size_t n)
   return true;
 }
 
+/* The rule name_check enforces, written out: a file name is 1 to 1024
+ * bytes of UTF-8 without NUL, not starting with the chunk prefix; a chunk
+ * name is the prefix, 64 lower-case hex digits, '/', and a file name. */
+static bool ref_plain(const uint8_t *s, size_t n)
+{
+  return n >= 1 && n <= NAME_MAX_BYTES && !memchr(s, 0, n) && ref_utf8(s, n) &&
+         !(n >= 7 && memcmp(s, "@chunk/", 7) == 0);
+}
+
+static bool ref_name(const uint8_t *s, size_t n)
+{
+  if (!(n >= 7 && memcmp(s, "@chunk/", 7) == 0))
+    return ref_plain(s, n);
+  if (n < 7 + 64 + 2 || s[7 + 64] != '/')
+    return false;
+  for (size_t i = 7; i < 7 + 64; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return false;
+  return ref_plain(s + 72, n - 72);
+}
+
 /* A ReadRequest whose field 1 (name) is s[0..n), written by hand so that
  * it may hold any bytes. Returns the encoded length. */
 static size_t read_request(uint8_t *out, const uint8_t *s, size_t n)
@@ -84,13 +106,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   FUZZ_CHECK(codec_utf8_valid(data, size) == utf8, "codec_utf8_valid");
 
   int rc = name_check((const char *)data, size, &why);
-  bool good = size >= 1 && size <= NAME_MAX_BYTES && !nul && utf8;
+  bool good = ref_name(data, size);
   FUZZ_CHECK((rc == 0) == good,
              good ? "a good name is refused" : "a bad name is accepted");
   FUZZ_CHECK(rc == 0 || rc == CHORD_EINVAL, "name_check error code");
   FUZZ_CHECK((rc == 0) == (why == NULL), "a reason iff refused");
   FUZZ_CHECK(name_check((const char *)data, size, NULL) == rc,
              "name_check depends on why");
+  if (good && name_is_chunk((const char *)data, size)) {
+    static char back[NAME_MAX_STORED + 1];
+    uint8_t hash[NAME_CHUNK_HASH_BYTES];
+    const char *file;
+    size_t flen;
+    FUZZ_CHECK(name_chunk_parse((const char *)data, size, hash, &file, &flen) ==
+                   0,
+               "a good chunk name does not parse");
+    FUZZ_CHECK(name_chunk_make(back, hash, file, flen) == size &&
+                   memcmp(back, data, size) == 0,
+               "a chunk name does not survive parse and make");
+  }
 
   if (size > NAME_MAX_BYTES * 4)
     return 0;

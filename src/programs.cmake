@@ -34,11 +34,13 @@ add_library(chord_node STATIC
   src/node/digest.c
   src/node/repair.c
   src/node/repair_gc.c
+  src/node/chunk_gc.c
   src/node/sendkeys.c
   src/node/store.c
   src/node/store_map.c
   src/node/store_mem.c
-  src/node/store_dir.c)
+  src/node/store_dir.c
+  src/node/store_dir_io.c)
 target_link_libraries(chord_node PUBLIC chord_common)
 add_executable(chord-node src/node/main.c)
 target_link_libraries(chord-node PRIVATE chord_node)
@@ -52,5 +54,9 @@ add_executable(chordctl
   src/client/bench.c
   src/client/output.c
   src/client/json.c
-  src/client/escape.c)
+  src/client/escape.c
+  src/client/pool.c
+  src/client/progress.c
+  src/client/chunked.c
+  src/client/chunked_read.c)
 target_link_libraries(chordctl PRIVATE chord_common)

@@ -375,9 +375,13 @@ static int parse_options(struct bench *b, int argc, char **argv,
         b->warmup = v;
       break;
     case 's':
-      if (units_parse_size(optarg, 0, ctl->max_size, &v))
+      if (units_parse_size(optarg, 0,
+                           ctl->max_size < CHORDCTL_MAX_CHUNK
+                               ? ctl->max_size
+                               : CHORDCTL_MAX_CHUNK,
+                           &v))
         return output_usage(ctl, "bench",
-                            "--size must be a size up to --max-size");
+                            "--size must be a size up to --max-size and 64M");
       b->size = (size_t)v;
       break;
     case 'l': *lat_file = optarg; break;
@@ -452,7 +456,7 @@ int bench_run(struct chordctl *ctl, int argc, char **argv)
     goto out;
   }
   b->bridge = cq_bridge_create(&b->loop);
-  struct rpc_client_opts co = {.max_message = ctl->max_size,
+  struct rpc_client_opts co = {.max_message = CHORDCTL_MAX_MESSAGE,
                                .auth = &ctl->auth};
   b->cli = b->bridge ? rpc_client_create(b->bridge, &co) : NULL;
   if (!b->cli) {

@@ -14,7 +14,16 @@
 #define CHORDCTL_SUPERNODE_ENV "CHORD_SUPERNODE"
 #define CHORDCTL_DEFAULT_TIMEOUT_MS 10000
 #define CHORDCTL_MAX_TIMEOUT_MS ((uint64_t)24 * 3600 * 1000) /* one day */
-#define CHORDCTL_MAX_SIZE_LIMIT ((uint64_t)1 << 30) /* highest --max-size */
+#define CHORDCTL_MAX_SIZE_LIMIT ((uint64_t)1 << 50)   /* highest --max-size */
+#define CHORDCTL_DEFAULT_MAX_SIZE ((uint64_t)1 << 40) /* 1 TiB */
+#define CHORDCTL_DEFAULT_CHUNK ((uint64_t)1 << 20)
+#define CHORDCTL_MIN_CHUNK ((uint64_t)4 << 10)
+#define CHORDCTL_MAX_CHUNK ((uint64_t)64 << 20)
+#define CHORDCTL_DEFAULT_WINDOW 8
+#define CHORDCTL_MAX_WINDOW 64
+/* Largest single message: a chunk or plain file of up to 64 MiB, or a
+ * manifest, with room for the envelope. */
+#define CHORDCTL_MAX_MESSAGE (((size_t)64 << 20) + ((size_t)1 << 20))
 
 /* The program's state, from the global flags to the RPC client. */
 struct chordctl {
@@ -22,7 +31,10 @@ struct chordctl {
   bool supernode_from_env;    /* supernode came from CHORD_SUPERNODE */
   const char *node;           /* --node: serve every call; NULL = ask */
   int64_t timeout_ms;         /* deadline of each call, milliseconds */
-  uint64_t max_size;          /* largest file content sent or received */
+  uint64_t max_size;          /* largest file (whole object) sent or read */
+  uint64_t chunk_size;        /* --chunk-size: bytes per chunk */
+  unsigned window;            /* --window: chunks in flight */
+  bool quiet;                 /* --quiet: no progress line */
   bool json;                  /* one JSON object on stdout, not text */
   struct rpc_client *rpc;     /* sync client, made by main before a command */
   struct auth_opts auth_opts; /* --token-file and --tls-* */

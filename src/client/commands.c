@@ -11,15 +11,16 @@
 #include "chord/v1/node.pb-c.h"
 #include "chord/v1/supernode.pb-c.h"
 #include "client/args.h"
+#include "client/chunked.h"
 #include "client/cluster.h"
 #include "client/fileio.h"
 #include "client/output.h"
+#include "client/progress.h"
 #include "common/addr.h"
 #include "common/chord_id.h"
 #include "grpc/health/v1/health.pb-c.h"
 
 #define NODE_READ "/chord.v1.Node/Read"
-#define NODE_WRITE "/chord.v1.Node/Write"
 #define NODE_DELETE "/chord.v1.Node/Delete"
 #define NODE_LOOKUP "/chord.v1.Node/Lookup"
 #define NODE_STATUS "/chord.v1.Node/Status"
@@ -37,13 +38,9 @@
 int commands_write(struct chordctl *ctl, int argc, char **argv)
 {
   static const struct args_spec spec = {NULL, 0, 1, 2, "NAME [FILE]"};
-  Chord__V1__File file = CHORD__V1__FILE__INIT;
-  Chord__V1__WriteRequest req = CHORD__V1__WRITE_REQUEST__INIT;
-  struct rpc_result res;
   const char *pos[ARGS_MAX_POS];
   char what[OUTPUT_WHAT_MAX];
-  uint8_t *data = NULL;
-  size_t npos, len = 0;
+  size_t npos;
   int rc;
 
   rc = args_parse(ctl, argc, argv, &spec, pos, &npos);
@@ -53,20 +50,7 @@ int commands_write(struct chordctl *ctl, int argc, char **argv)
   rc = args_check_name(ctl, what, pos[0]);
   if (rc)
     return rc;
-  rc = fileio_read_input(ctl, what, npos > 1 ? pos[1] : "-", &data, &len);
-  if (rc)
-    return rc;
-  file.name = (char *)pos[0];
-  file.content.data = data;
-  file.content.len = len;
-  req.file = &file;
-  rc = cluster_node_call(ctl, what, NODE_WRITE, &req.base,
-                         &chord__v1__write_response__descriptor, &res);
-  if (rc == 0)
-    output_write(ctl, pos[0], len, (const Chord__V1__WriteResponse *)res.resp);
-  rpc_result_clear(&res);
-  free(data);
-  return rc;
+  return chunked_write(ctl, what, pos[0], npos > 1 ? pos[1] : "-");
 }
 
 /* Fetches the file NAME and writes its content to standard output, or
@@ -84,6 +68,7 @@ int commands_read(struct chordctl *ctl, int argc, char **argv)
   char what[OUTPUT_WHAT_MAX];
   size_t npos;
   bool to_file;
+  uint64_t t0 = progress_now_ms();
   int rc;
 
   rc = args_parse(ctl, argc, argv, &spec, pos, &npos);
@@ -101,6 +86,7 @@ int commands_read(struct chordctl *ctl, int argc, char **argv)
   if (rc)
     return rc;
   req.name = (char *)pos[0];
+  req.accept_manifest = true;
   rc = cluster_node_call(ctl, what, NODE_READ, &req.base,
                          &chord__v1__read_response__descriptor, &res);
   if (rc)
@@ -109,6 +95,15 @@ int commands_read(struct chordctl *ctl, int argc, char **argv)
   if (!r->file) {
     output_error(ctl, "%s: the node answered without the file", what);
     rc = OUTPUT_EXIT_FAILURE;
+    goto cleanup;
+  }
+  if (r->file->manifest && ctl->json && !to_file) {
+    rc = output_usage(ctl, "read",
+                      "%s: a chunked file; with --json give -o FILE", what);
+    goto cleanup;
+  }
+  if (r->file->manifest) {
+    rc = chunked_read(ctl, what, pos[0], r, to_file ? output : "-");
     goto cleanup;
   }
   if (r->file->content.len > ctl->max_size) {
@@ -121,8 +116,11 @@ int commands_read(struct chordctl *ctl, int argc, char **argv)
   if (to_file || !ctl->json)
     rc = fileio_write_output(ctl, what, to_file ? output : "-",
                              r->file->content.data, r->file->content.len);
-  if (rc == 0)
-    output_read(ctl, pos[0], r, to_file ? output : NULL);
+  if (rc == 0) {
+    struct output_xfer ox = {r->file->content.len, 0,
+                             (double)(progress_now_ms() - t0) / 1000.0};
+    output_read(ctl, pos[0], r, to_file ? output : NULL, &ox);
+  }
 
 cleanup:
   rpc_result_clear(&res);

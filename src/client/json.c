@@ -93,6 +93,13 @@ void json_uint(struct json *j, const char *key, uint64_t v)
   fprintf(j->f, "%" PRIu64, v);
 }
 
+/* Writes the member key: v with 3 decimals (0 for a non-finite v). */
+void json_double(struct json *j, const char *key, double v)
+{
+  put_key(j, key);
+  fprintf(j->f, "%.3f", v == v && v < 1e300 && v > -1e300 ? v : 0.0);
+}
+
 /* Writes the member key: true or false. */
 void json_bool(struct json *j, const char *key, bool v)
 {

@@ -32,6 +32,8 @@ void json_str(struct json *j, const char *key, const char *s);
 void json_null(struct json *j, const char *key);
 /* An unsigned integer member. */
 void json_uint(struct json *j, const char *key, uint64_t v);
+/* A number member, with up to 3 decimals. */
+void json_double(struct json *j, const char *key, double v);
 /* A boolean member. */
 void json_bool(struct json *j, const char *key, bool v);
 /* A string member of data[0..len) in lower-case hex. */

@@ -37,15 +37,22 @@ static const struct command commands[] = {
     {"write", commands_write, true, "NAME [FILE]",
      "store FILE (or standard input) as NAME",
      "Stores the content of FILE, or of standard input when FILE is absent\n"
-     "or -, as the file NAME (1 to 1024 bytes of UTF-8). Content over\n"
-     "--max-size is refused (exit 4) before anything is sent. Prints the\n"
-     "node that owns NAME, the hops the request took and the copies: how\n"
-     "many nodes (the owner included) held the write when it was\n"
-     "acknowledged, the replica count unless the ring has fewer nodes. Put\n"
-     "-- before a NAME that starts with a dash.\n"
+     "or -, as the file NAME (1 to 1024 bytes of UTF-8; names starting with\n"
+     "@chunk/ are reserved). Content up to --chunk-size goes as one file.\n"
+     "Larger content is streamed as chunks (--window of them in flight,\n"
+     "through every node the supernode lists) and then a manifest, the\n"
+     "commit point: readers see the old file or the new one, never a mix,\n"
+     "and a write cut short leaves no file (its chunks are collected).\n"
+     "Memory stays near --window x --chunk-size whatever the size. Content\n"
+     "over --max-size is refused (exit 4). Prints the node that owns NAME,\n"
+     "the hops the request took and the copies: how many nodes (the owner\n"
+     "included) held the write when it was acknowledged, the replica count\n"
+     "unless the ring has fewer nodes; for a chunked file also the chunks,\n"
+     "seconds and MB/s. A progress line shows on a terminal (not with\n"
+     "--quiet). Put -- before a NAME that starts with a dash.\n"
      "\n"
      "With --json: {command, name, size, owner {id, addr}, hops, version,\n"
-     "copies}.\n"},
+     "copies, chunks, seconds, mb_per_s} (chunks 0 for a plain file).\n"},
     {"read", commands_read, true, "NAME [-o FILE]",
      "print the file NAME, or save it to FILE",
      "Fetches the file NAME. Without -o (or with -o -) its content goes to\n"
@@ -53,11 +60,15 @@ static const struct command commands[] = {
      "`chordctl read NAME > out` is exact. With -o FILE the content is\n"
      "written to a temporary file next to FILE, synced and renamed over\n"
      "FILE, so FILE is never left half-written; then a line tells where it\n"
-     "came from. Files over --max-size are refused (exit 4).\n"
+     "came from. A chunked file is fetched --window chunks at a time, each\n"
+     "checked against its SHA-256 and the whole against the manifest's; a\n"
+     "missing or corrupt chunk fails the read (exit 5) and leaves FILE\n"
+     "untouched. Files over --max-size are refused (exit 4).\n"
      "\n"
-     "With --json: {command, name, size, owner {id, addr}, hops, version}\n"
-     "plus \"output\": FILE with -o FILE, or the content in base64 as\n"
-     "\"content_base64\" without -o (-o - is refused with --json).\n"
+     "With --json: {command, name, size, owner {id, addr}, hops, version,\n"
+     "chunks, seconds, mb_per_s} plus \"output\": FILE with -o FILE, or the\n"
+     "content in base64 as \"content_base64\" without -o (a chunked file\n"
+     "needs -o; -o - is refused with --json).\n"
      "\n"
      "Options:\n"
      "  -o, --output FILE   save the content to FILE\n"},
@@ -186,8 +197,13 @@ static void print_usage(FILE *f)
         "  --timeout DURATION     deadline of each call (default 10s)\n"
         "  --json                 print one JSON object on standard output\n"
         "                         instead of text; errors stay on stderr\n"
-        "  --max-size SIZE        largest file written or read (default 64M,\n"
-        "                         at most 1G)\n"
+        "  --max-size SIZE        largest file written or read, chunked or\n"
+        "                         not (default 1T)\n"
+        "  --chunk-size SIZE      files larger than this are stored as chunks\n"
+        "                         of this size, 4K to 64M (default 1M; more\n"
+        "                         for files over 65536 chunks)\n"
+        "  --window N             chunks in flight at once, 1 to 64 (8)\n"
+        "  -q, --quiet            no progress line for big transfers\n"
         "  --token-file FILE      token sent with every call: the cluster's,\n"
         "                         or the client token ($CHORD_TOKEN_FILE)\n"
         "  --tls-cert FILE, --tls-key FILE, --tls-ca FILE\n"
@@ -287,6 +303,10 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
       ctl->json = true;
       continue;
     }
+    if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+      ctl->quiet = true;
+      continue;
+    }
     val = NULL;
     if (args_flag_value(argc, argv, &i, "--supernode", &val)) {
       if (val && addr_validate(val, 0) == 0) {
@@ -308,6 +328,16 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
       if (val && units_parse_size(val, 0, CHORDCTL_MAX_SIZE_LIMIT,
                                   &ctl->max_size) == 0)
         continue;
+    } else if (args_flag_value(argc, argv, &i, "--chunk-size", &val)) {
+      if (val && units_parse_size(val, CHORDCTL_MIN_CHUNK, CHORDCTL_MAX_CHUNK,
+                                  &ctl->chunk_size) == 0)
+        continue;
+    } else if (args_flag_value(argc, argv, &i, "--window", &val)) {
+      uint64_t w;
+      if (val && units_parse_uint(val, 1, CHORDCTL_MAX_WINDOW, &w) == 0) {
+        ctl->window = (unsigned)w;
+        continue;
+      }
     } else if (auth_flag(ctl, argc, argv, &i, &val)) {
       if (val)
         continue;
@@ -327,7 +357,13 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
     if (strncmp(a, "--max-size", 10) == 0)
       return output_usage(ctl, NULL,
                           "--max-size %s is not a size such as 1048576, "
-                          "512K or 64M, up to 1G",
+                          "512K, 64M or 2T, up to 1P",
+                          q);
+    if (strncmp(a, "--chunk-size", 12) == 0)
+      return output_usage(ctl, NULL,
+                          "--chunk-size %s is not a size from 4K to 64M", q);
+    if (strncmp(a, "--window", 8) == 0)
+      return output_usage(ctl, NULL, "--window %s is not a number from 1 to 64",
                           q);
     return output_usage(ctl, NULL, "%s %s is not a HOST:PORT address",
                         strncmp(a, "--node", 6) == 0 ? "--node" : "--supernode",
@@ -355,7 +391,7 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
 static int run_net(struct chordctl *ctl, const struct command *c, int argc,
                    char **argv)
 {
-  struct rpc_client_opts o = {.max_message = ctl->max_size ? ctl->max_size : 1,
+  struct rpc_client_opts o = {.max_message = CHORDCTL_MAX_MESSAGE,
                               .auth = &ctl->auth};
   char err[256];
   int rc;
@@ -389,7 +425,9 @@ int main(int argc, char **argv)
 {
   struct chordctl ctl = {
       .timeout_ms = CHORDCTL_DEFAULT_TIMEOUT_MS,
-      .max_size = NAME_DEFAULT_MAX_FILE,
+      .max_size = CHORDCTL_DEFAULT_MAX_SIZE,
+      .chunk_size = CHORDCTL_DEFAULT_CHUNK,
+      .window = CHORDCTL_DEFAULT_WINDOW,
   };
   const struct command *c;
   enum action act;

@@ -240,8 +240,23 @@ static void begin_result(struct json *j, const char *command)
  * {command, name, size, owner, hops, version, copies}: copies counts the
  * nodes holding the write, the owner included. Write errors are left in
  * stdout's error flag, as for every output_ result; main checks it. */
+/* The transfer's figures: JSON members, or ", N chunks, S s, R MB/s". */
+static void xfer_out(struct json *j, const struct output_xfer *x)
+{
+  double mbs = x->seconds > 0 ? (double)x->size / x->seconds / 1e6 : 0;
+  if (j) {
+    json_uint(j, "chunks", x->chunks);
+    json_double(j, "seconds", x->seconds);
+    json_double(j, "mb_per_s", mbs);
+  } else if (x->chunks) {
+    printf(", %" PRIu64 " chunk%s, %.2f s, %.1f MB/s", x->chunks,
+           plural(x->chunks), x->seconds, mbs);
+  }
+}
+
 void output_write(struct chordctl *ctl, const char *name, size_t size,
-                  const Chord__V1__WriteResponse *r)
+                  const Chord__V1__WriteResponse *r,
+                  const struct output_xfer *x)
 {
   if (ctl->json) {
     struct json j;
@@ -252,24 +267,28 @@ void output_write(struct chordctl *ctl, const char *name, size_t size,
     json_uint(&j, "hops", r->hops);
     json_uint(&j, "version", r->version);
     json_uint(&j, "copies", r->copies);
+    xfer_out(&j, x);
     json_end(&j);
     return;
   }
   fputs("wrote ", stdout);
   text_name(name);
-  printf(" (%zu byte%s) to %s in %" PRIu32 " hop%s, %" PRIu32 " cop%s\n", size,
+  printf(" (%zu byte%s) to %s in %" PRIu32 " hop%s, %" PRIu32 " cop%s", size,
          plural(size), node_addr(r->owner), r->hops, plural(r->hops), r->copies,
          r->copies == 1 ? "y" : "ies");
+  xfer_out(NULL, x);
+  fputc('\n', stdout);
 }
 
 /* Prints the result of reading name. output is the file the content went
  * to, or NULL: then text mode prints nothing (the content was the output)
  * and JSON carries the content in base64. */
 void output_read(struct chordctl *ctl, const char *name,
-                 const Chord__V1__ReadResponse *r, const char *output)
+                 const Chord__V1__ReadResponse *r, const char *output,
+                 const struct output_xfer *x)
 {
   const Chord__V1__File *f = r->file;
-  size_t size = f ? f->content.len : 0;
+  size_t size = (size_t)x->size;
   if (ctl->json) {
     struct json j;
     begin_result(&j, "read");
@@ -278,6 +297,7 @@ void output_read(struct chordctl *ctl, const char *name,
     node_json(&j, "owner", r->owner);
     json_uint(&j, "hops", r->hops);
     json_uint(&j, "version", f ? f->version : 0);
+    xfer_out(&j, x);
     if (output)
       json_str(&j, "output", output);
     else
@@ -292,6 +312,7 @@ void output_read(struct chordctl *ctl, const char *name,
   printf(" (%zu byte%s) from %s in %" PRIu32 " hop%s to ", size, plural(size),
          node_addr(r->owner), r->hops, plural(r->hops));
   text_name(output);
+  xfer_out(NULL, x);
   fputc('\n', stdout);
 }
 
@@ -465,6 +486,8 @@ static void status_json(const Chord__V1__StatusResponse *r)
   json_uint(&j, "primary_keys", r->primary_keys);
   json_uint(&j, "replica_keys", r->replica_keys);
   json_uint(&j, "tombstones", r->tombstones);
+  json_uint(&j, "chunks", r->chunks);
+  json_uint(&j, "chunks_collected", r->chunks_collected);
   json_uint(&j, "under_replicated", r->under_replicated);
   json_open(&j, "repair", '{');
   json_bool(&j, "running", r->repair_running);
@@ -497,7 +520,8 @@ static void status_json(const Chord__V1__StatusResponse *r)
 
 /* Prints a node's state as r has it: aligned lines, or {command, node,
  * joined, version, uptime_ms, keys, bytes, replicas, primary_keys,
- * replica_keys, tombstones, under_replicated, repair {running, rounds,
+ * replica_keys, tombstones, chunks, chunks_collected, under_replicated,
+ * repair {running, rounds,
  * pushed, pulled, bytes_sent}, predecessor, successors,
  * fingers, dead, calls_received, maintenance_sent}. */
 void output_status(struct chordctl *ctl, const Chord__V1__StatusResponse *r)
@@ -516,6 +540,8 @@ void output_status(struct chordctl *ctl, const Chord__V1__StatusResponse *r)
          " replica; %" PRIu64 " tombstone%s)\nbytes        %" PRIu64,
          r->keys, r->primary_keys, r->replica_keys, r->tombstones,
          plural(r->tombstones), r->bytes);
+  printf("\nchunks       %" PRIu64 " held, %" PRIu64 " collected", r->chunks,
+         r->chunks_collected);
   printf("\nreplicas     %" PRIu32 " cop%s of each file; %" PRIu64
          " key%s under-replicated\nrepair       %s, %" PRIu64
          " round%s, %" PRIu64 " pushed, %" PRIu64 " pulled, %" PRIu64

@@ -46,12 +46,22 @@ int output_rpc_error(struct chordctl *ctl, const char *what, const char *peer,
 /* Writes `verb "name"` (name quoted, escaped, possibly cut) into buf. */
 void output_what(char *buf, size_t cap, const char *verb, const char *name);
 
+/* What a transfer moved: the file's size, its chunks (0: a plain file)
+ * and the seconds it took. */
+struct output_xfer {
+  uint64_t size;
+  uint64_t chunks;
+  double seconds;
+};
+
 /* Prints the result of write. */
 void output_write(struct chordctl *ctl, const char *name, size_t size,
-                  const Chord__V1__WriteResponse *r);
+                  const Chord__V1__WriteResponse *r,
+                  const struct output_xfer *x);
 /* Prints the result of read, whose content went to output or stdout. */
 void output_read(struct chordctl *ctl, const char *name,
-                 const Chord__V1__ReadResponse *r, const char *output);
+                 const Chord__V1__ReadResponse *r, const char *output,
+                 const struct output_xfer *x);
 /* Prints the result of delete. */
 void output_delete(struct chordctl *ctl, const char *name,
                    const Chord__V1__DeleteResponse *r);

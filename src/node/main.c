@@ -12,6 +12,7 @@
 #include "common/addr.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/manifest.h"
 #include "common/name.h"
 #include "common/units.h"
 #include "node/node.h"
@@ -56,6 +57,10 @@ static void usage(FILE *f)
       "  --tombstone-grace DUR    how long a deleted file's tombstone is "
       "kept;\n"
       "                           longer than any node stays away (24h)\n"
+      "  --chunk-grace DURATION   a chunk no manifest lists is deleted once\n"
+      "                           unreferenced this long; a chunked write\n"
+      "                           must finish within it (1h)\n"
+      "  --max-object-size SIZE   largest chunked file accepted (1T)\n"
       "  --join-retries N         attempts to reach the supernode (10)\n"
       "  --join-timeout DURATION  longest wait while others join (120s)\n"
       "  --log-level LEVEL        debug, info, warn or error (info)\n" AUTH_HELP
@@ -114,6 +119,8 @@ static int parse_args(struct node *n, int argc, char **argv)
     O_REPAIR,
     O_GRACE,
     O_INFLIGHT,
+    O_CHUNK_GRACE,
+    O_MAX_OBJECT,
     O_AUTH /* AUTH_NOPTS values from here */
   };
   static const struct option opts[] = {
@@ -139,6 +146,8 @@ static int parse_args(struct node *n, int argc, char **argv)
       {"repair-interval", required_argument, NULL, O_REPAIR},
       {"tombstone-grace", required_argument, NULL, O_GRACE},
       {"max-inflight", required_argument, NULL, O_INFLIGHT},
+      {"chunk-grace", required_argument, NULL, O_CHUNK_GRACE},
+      {"max-object-size", required_argument, NULL, O_MAX_OBJECT},
       AUTH_LONG_OPTIONS(O_AUTH),
       {NULL, 0, NULL, 0}};
   struct node_opts *o = &n->o;
@@ -163,6 +172,8 @@ static int parse_args(struct node *n, int argc, char **argv)
   o->repair_ms = 30000;
   o->tomb_grace_ms = (uint64_t)24 * 3600 * 1000;
   o->max_inflight = (uint64_t)1 << 30;
+  o->chunk_grace_ms = 3600 * 1000;
+  o->max_object = MANIFEST_DEFAULT_MAX_OBJECT;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     enum log_level lvl;
     int bad = 0;
@@ -238,6 +249,13 @@ static int parse_args(struct node *n, int argc, char **argv)
       break;
     case O_INFLIGHT:
       bad = units_parse_size(optarg, 1, (uint64_t)1 << 40, &o->max_inflight);
+      break;
+    case O_CHUNK_GRACE:
+      bad = units_parse_duration(optarg, 100, 365 * NODE_DURATION_MAX_MS,
+                                 &o->chunk_grace_ms);
+      break;
+    case O_MAX_OBJECT:
+      bad = units_parse_size(optarg, 1, (uint64_t)1 << 50, &o->max_object);
       break;
     case O_LOG:
       bad = log_level_parse(optarg, &lvl) != 0;
@@ -395,6 +413,7 @@ static void wire(struct node *n)
   membership_init(&n->mem, loop, n);
   maintain_init(&n->maintain, loop, n);
   repair_init(&n->repair, loop, n);
+  chunk_gc_init(&n->chunk_gc, loop, n);
   pull_init(&n->pull, loop);
   n->pull.timer.data = n;
   uv_timer_init(loop, &n->leave_timer);
@@ -474,6 +493,7 @@ cleanup:
   push_close(&n.push);
   handoff_clear(&n.give);
   repair_close(&n.repair);
+  chunk_gc_close(&n.chunk_gc);
   repair_gc_close(&n.gc);
 fail_daemon:
   store_close(n.store);

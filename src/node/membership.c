@@ -156,6 +156,7 @@ static void on_post_join(struct rpc_result *r, void *ud)
   heartbeat_send(n);
   maintain_start(n);
   repair_start(n);
+  chunk_gc_start(n);
 }
 
 static void post_join(struct node *n)
@@ -330,6 +331,7 @@ void membership_leave_start(struct node *n)
   uv_timer_stop(&n->mem.timer);
   maintain_stop(n);
   repair_stop(n);
+  uv_timer_stop(&n->chunk_gc.timer);
   node_set_state(n, NODE_LEAVING);
   push_start(n, on_pushed);
 }

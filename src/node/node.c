@@ -98,8 +98,9 @@ void node_stop(struct node *n, int exit_code)
 {
   if (n->d.stopping)
     return;
-  uv_timer_t *timers[] = {&n->mem.timer, &n->pull.timer, &n->leave_timer,
-                          &n->maintain.timer, &n->repair.timer};
+  uv_timer_t *timers[] = {&n->mem.timer,    &n->pull.timer,
+                          &n->leave_timer,  &n->maintain.timer,
+                          &n->repair.timer, &n->chunk_gc.timer};
   for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
     uv_timer_stop(timers[i]);
     if (!uv_is_closing((uv_handle_t *)timers[i]))

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/daemon.h"
+#include "node/chunk_gc.h"
 #include "node/handoff.h"
 #include "node/jobs.h"
 #include "node/maintain.h"
@@ -44,6 +45,8 @@ struct node_opts {
   uint64_t repair_ms;       /* the repair round's slow timer */
   uint64_t tomb_grace_ms;   /* how long a tombstone is kept */
   uint64_t max_inflight;    /* write content held at once, bytes */
+  uint64_t chunk_grace_ms;  /* unreferenced chunks are kept this long */
+  uint64_t max_object;      /* largest chunked file, bytes */
   struct auth_opts auth;    /* token and TLS files */
 };
 
@@ -68,6 +71,7 @@ struct node {
   struct maintain maintain; /* maintain.c: the ring's upkeep */
   struct repair repair;     /* repair.c: the replica set kept in step */
   struct repair_gc gc;      /* repair_gc.c: keys we no longer replicate */
+  struct chunk_gc chunk_gc; /* chunk_gc.c: chunks no manifest lists */
   uint64_t started_ms;      /* main.c */
   uint64_t last_version;    /* node_version_* */
   uint64_t write_bytes;     /* owner.c: content of writes under way here */

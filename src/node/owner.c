@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "chord/v1/node.pb-c.h"
 #include "common/err.h"
+#include "common/name.h"
 #include "common/nodeinfo.h"
 #include "node/node.h"
 #include "node/repair.h"
@@ -25,6 +28,9 @@ struct op {
   unsigned tries;        /* versions given to this change */
   gpr_timespec deadline; /* the client's (infinite when it set none) */
   uint64_t charged;      /* bytes counted in n->write_bytes */
+  unsigned flags;        /* OWNER_* (reads) */
+  uint64_t exact;        /* a delete of this version only; 0: any */
+  bool verify;           /* a chunk to check against its name first */
   int rc;
 };
 
@@ -120,9 +126,29 @@ static void on_replicated(void *ud, unsigned copies, bool short_)
   op_free(o);
 }
 
+/* Whether a chunk's content hashes to the SHA-256 its name carries. */
+static bool chunk_matches(const struct store_entry *e)
+{
+  uint8_t want[NAME_CHUNK_HASH_BYTES], got[EVP_MAX_MD_SIZE];
+  unsigned int glen = 0;
+  const char *file;
+  size_t flen;
+  if (name_chunk_parse(e->name, e->name_len, want, &file, &flen))
+    return false;
+  if (!EVP_Digest(e->content, e->len, got, &glen, EVP_sha256(), NULL) ||
+      glen != sizeof(want))
+    return false;
+  return memcmp(want, got, sizeof(want)) == 0;
+}
+
 static void put_work(struct job *j)
 {
   struct op *o = (struct op *)j;
+  if (o->verify && !chunk_matches(o->e)) {
+    o->rc = CHORD_EINVAL;
+    return;
+  }
+  o->verify = false;
   o->rc = store_put(j->n->store, o->e, STORE_PUT_IF_NEWER);
 }
 
@@ -133,13 +159,17 @@ static bool put_again(struct op *o)
 {
   struct node *n = o->j.n;
   struct store_entry *e;
-  if (o->rc != CHORD_EEXIST || ++o->tries >= 3)
+  if (o->rc != CHORD_EEXIST || o->exact || ++o->tries >= 3)
     return false;
-  e = o->e->deleted
-          ? store_tombstone_create(o->e->name, o->e->name_len,
-                                   node_version_next(n))
-          : store_entry_create(o->e->name, o->e->name_len, o->e->content,
-                               o->e->len, node_version_next(n));
+  if (o->e->deleted)
+    e = store_tombstone_create(o->e->name, o->e->name_len,
+                               node_version_next(n));
+  else if (o->e->manifest)
+    e = store_manifest_create(o->e->name, o->e->name_len, o->e->content,
+                              o->e->len, node_version_next(n));
+  else
+    e = store_entry_create(o->e->name, o->e->name_len, o->e->content, o->e->len,
+                           node_version_next(n));
   if (!e)
     return false;
   store_entry_unref(o->e);
@@ -153,11 +183,24 @@ static void put_done(struct job *j)
   struct op *o = (struct op *)j;
   if (put_again(o))
     return;
+  if (o->rc == CHORD_EEXIST && o->exact) {
+    struct rpc_srv_call *c = op_call(o);
+    if (c)
+      rpc_srv_reply_error(c, GRPC_STATUS_FAILED_PRECONDITION,
+                          "a newer version came in: version %llu is gone",
+                          (unsigned long long)o->exact);
+    op_free(o);
+    return;
+  }
   if (o->rc == CHORD_EEXIST)
     o->rc = CHORD_EUNAVAIL; /* newer versions keep coming: retry */
   if (o->rc) {
     struct rpc_srv_call *c = op_call(o);
-    if (c)
+    if (c && o->rc == CHORD_EINVAL)
+      rpc_srv_reply_error(c, GRPC_STATUS_INVALID_ARGUMENT,
+                          "the chunk's content does not match the SHA-256 "
+                          "in its name");
+    else if (c)
       reply_store_error(c, o->rc, o->e->deleted ? "deleting" : "storing");
     op_free(o);
     return;
@@ -191,6 +234,7 @@ void owner_write(struct node *n, struct rpc_srv_call *call,
     return;
   }
   o->e = e;
+  o->verify = e->chunk;
   o->charged = e->len;
   n->write_bytes += e->len;
   store_and_replicate(o);
@@ -210,8 +254,15 @@ static void reply_file(struct op *o)
   struct rpc_srv_call *c = op_call(o);
   if (!c)
     return;
-  if (!o->e || o->e->deleted) {
+  if (!o->e || (o->e->deleted && !(o->flags & OWNER_INCLUDE_DELETED))) {
     rpc_srv_reply_error(c, GRPC_STATUS_NOT_FOUND, "no such file");
+    return;
+  }
+  if (o->e->manifest && !(o->flags & OWNER_ACCEPT_MANIFEST)) {
+    rpc_srv_reply_error(c, GRPC_STATUS_FAILED_PRECONDITION,
+                        "a chunked file: read it with chordctl, or set "
+                        "ReadRequest.accept_manifest and read its chunks "
+                        "(see Manifest in chord/v1/common.proto)");
     return;
   }
   Chord__V1__ReadResponse resp = CHORD__V1__READ_RESPONSE__INIT;
@@ -308,11 +359,13 @@ static void get_done(struct job *j)
 }
 
 void owner_read(struct node *n, struct rpc_srv_call *call,
-                const struct chord_id *key, uint32_t hops)
+                const struct chord_id *key, uint32_t hops, unsigned flags)
 {
   struct op *o = op_new(n, call, key, hops);
-  if (o)
-    submit(o, get_work, get_done);
+  if (!o)
+    return;
+  o->flags = flags;
+  submit(o, get_work, get_done);
 }
 
 /* ---- delete: a tombstone where a live entry was ----------------------- */
@@ -320,8 +373,21 @@ void owner_read(struct node *n, struct rpc_srv_call *call,
 static void tombstone(struct op *o, const struct store_entry *live)
 {
   struct node *n = o->j.n;
-  struct store_entry *t =
-      store_tombstone_create(live->name, live->name_len, node_version_next(n));
+  struct store_entry *t;
+  if (o->exact && live->version != o->exact) {
+    struct rpc_srv_call *c = op_call(o);
+    if (c)
+      rpc_srv_reply_error(c, GRPC_STATUS_FAILED_PRECONDITION,
+                          "version %llu is stored, not %llu",
+                          (unsigned long long)live->version,
+                          (unsigned long long)o->exact);
+    op_free(o);
+    return;
+  }
+  /* An exact delete's tombstone goes just above the version it removes,
+   * so that a write racing it (a later version) wins on every replica. */
+  t = store_tombstone_create(live->name, live->name_len,
+                             o->exact ? o->exact + 1 : node_version_next(n));
   store_entry_unref(o->e);
   o->e = t;
   if (!t) {
@@ -377,9 +443,11 @@ static void del_get_done(struct job *j)
 }
 
 void owner_delete(struct node *n, struct rpc_srv_call *call,
-                  const struct chord_id *key, uint32_t hops)
+                  const struct chord_id *key, uint32_t hops, uint64_t version)
 {
   struct op *o = op_new(n, call, key, hops);
-  if (o)
-    submit(o, get_work, del_get_done);
+  if (!o)
+    return;
+  o->exact = version;
+  submit(o, get_work, del_get_done);
 }

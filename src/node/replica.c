@@ -203,11 +203,7 @@ static void on_fetched(struct rpc_result *r, void *ud)
           (file->deleted && file->content.len) ||
           !xfer_version_ok(file->version))
         continue;
-      e = file->deleted ? store_tombstone_create(file->name, strlen(file->name),
-                                                 file->version)
-                        : store_entry_create(file->name, strlen(file->name),
-                                             file->content.data,
-                                             file->content.len, file->version);
+      e = xfer_entry_from(file);
       if (!e)
         continue;
       if (!chord_id_eq(&e->key, &f->key) ||

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/name.h"
 
 struct store {
   pthread_mutex_t lock;            /* serialises every backend call */
@@ -45,6 +46,8 @@ struct store_entry *store__entry_alloc(size_t name_len, size_t len,
   e->len = len;
   e->version = version;
   e->deleted = false;
+  e->manifest = false;
+  e->chunk = false;
   atomic_init(&e->refs, 1);
   return e;
 }
@@ -70,6 +73,18 @@ struct store_entry *store_entry_create(const char *name, size_t name_len,
   if (len)
     memcpy(e->content, content, len);
   chord_id_sha1(&e->key, e->name, name_len);
+  e->chunk = name_is_chunk(e->name, name_len);
+  return e;
+}
+
+struct store_entry *store_manifest_create(const char *name, size_t name_len,
+                                          const void *content, size_t len,
+                                          uint64_t version)
+{
+  struct store_entry *e =
+      store_entry_create(name, name_len, content, len, version);
+  if (e)
+    e->manifest = true; /* not shared yet */
   return e;
 }
 
@@ -90,8 +105,11 @@ struct store_entry *store_tombstone_create(const char *name, size_t name_len,
 
 static struct store__meta entry_meta(const struct store_entry *e)
 {
-  return (struct store__meta){
-      .version = e->version, .len = e->len, .deleted = e->deleted};
+  return (struct store__meta){.version = e->version,
+                              .len = e->len,
+                              .deleted = e->deleted,
+                              .manifest = e->manifest,
+                              .chunk = e->chunk};
 }
 
 /* The part of store_entry_cmp's order that an index can answer: version,
@@ -342,7 +360,8 @@ uint64_t store_max_version(struct store *s)
 struct collect {
   const struct chord_id *from, *to; /* the range (from, to] */
   bool purge;          /* tombstones with version < older_than instead */
-  uint64_t older_than; /* with purge */
+  bool chunks;         /* only live chunks with version < older_than */
+  uint64_t older_than; /* with purge or chunks */
   size_t size;         /* bytes per item: a chord_id or a store_kv */
   void *items;         /* malloc'd */
   size_t n, cap;
@@ -357,6 +376,8 @@ static int collect_one(const struct chord_id *key, const struct store__meta *m,
 
   if (c->purge ? !m->deleted || m->version >= c->older_than
                : !chord_id_in_oc(key, c->from, c->to))
+    return 0;
+  if (c->chunks && (!m->chunk || m->deleted || m->version >= c->older_than))
     return 0;
   if (c->n == c->cap) {
     size_t cap = c->cap ? 2 * c->cap : 64;
@@ -394,11 +415,10 @@ static int cmp_id(const void *a, const void *b)
  * bytes for every entry in (from, to], in clockwise order from just after
  * from. *out is malloc'd, NULL when *n is 0. 0, or CHORD_ENOMEM with *out
  * NULL and *n 0. The copy is taken under the lock, the sort after it. */
-static int list_in(struct store *s, const struct chord_id *from,
-                   const struct chord_id *to, size_t size, void **out,
-                   size_t *n)
+static int list_in(struct store *s, struct collect c, void **out, size_t *n)
 {
-  struct collect c = {.from = from, .to = to, .size = size};
+  const struct chord_id *from = c.from;
+  size_t size = c.size;
   struct chord_id start;
 
   *out = NULL;
@@ -435,8 +455,9 @@ static int list_in(struct store *s, const struct chord_id *from,
 int store_keys_in(struct store *s, const struct chord_id *from,
                   const struct chord_id *to, struct chord_id **keys, size_t *n)
 {
+  struct collect c = {.from = from, .to = to, .size = sizeof(**keys)};
   void *items;
-  int rc = list_in(s, from, to, sizeof(**keys), &items, n);
+  int rc = list_in(s, c, &items, n);
 
   *keys = items;
   return rc;
@@ -451,11 +472,49 @@ int store_versions_in(struct store *s, const struct chord_id *from,
                       const struct chord_id *to, struct store_kv **out,
                       size_t *n)
 {
+  struct collect c = {.from = from, .to = to, .size = sizeof(**out)};
   void *items;
-  int rc = list_in(s, from, to, sizeof(**out), &items, n);
+  int rc = list_in(s, c, &items, n);
 
   *out = items;
   return rc;
+}
+
+int store_chunks_in(struct store *s, const struct chord_id *from,
+                    const struct chord_id *to, uint64_t older_than,
+                    struct store_kv **out, size_t *n)
+{
+  struct collect c = {.from = from,
+                      .to = to,
+                      .chunks = true,
+                      .older_than = older_than,
+                      .size = sizeof(**out)};
+  void *items;
+  int rc = list_in(s, c, &items, n);
+
+  *out = items;
+  return rc;
+}
+
+int store_get_name(struct store *s, const struct chord_id *key, char **name,
+                   size_t *len)
+{
+  int rc;
+
+  pthread_mutex_lock(&s->lock);
+  rc = s->be->get_name(s->impl, key, name, len);
+  pthread_mutex_unlock(&s->lock);
+  return rc;
+}
+
+uint64_t store_chunk_count(struct store *s)
+{
+  struct store__stats st;
+
+  pthread_mutex_lock(&s->lock);
+  s->be->stats(s->impl, &st);
+  pthread_mutex_unlock(&s->lock);
+  return st.chunks;
 }
 
 /* Sets *count to the number of live entries (tombstones not counted) and

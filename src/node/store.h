@@ -32,6 +32,8 @@ struct store_entry {
   size_t len;          /* bytes in content */
   uint64_t version;    /* higher is newer; see store_entry_cmp */
   bool deleted;        /* tombstone: len is 0 */
+  bool manifest;       /* content is a chord.v1.Manifest (a chunked file) */
+  bool chunk;          /* name starts with NAME_CHUNK_PREFIX: a file's chunk */
   atomic_size_t refs;  /* private: use store_entry_ref/store_entry_unref */
 };
 
@@ -48,6 +50,10 @@ struct store;
 struct store_entry *store_entry_create(const char *name, size_t name_len,
                                        const void *content, size_t len,
                                        uint64_t version);
+/* As store_entry_create, marked as a manifest (see store_entry.manifest). */
+struct store_entry *store_manifest_create(const char *name, size_t name_len,
+                                          const void *content, size_t len,
+                                          uint64_t version);
 /* A new tombstone (1 reference) for name at version, or NULL. */
 struct store_entry *store_tombstone_create(const char *name, size_t name_len,
                                            uint64_t version);
@@ -95,6 +101,19 @@ int store_keys_in(struct store *s, const struct chord_id *from,
 int store_versions_in(struct store *s, const struct chord_id *from,
                       const struct chord_id *to, struct store_kv **out,
                       size_t *n);
+/* *out = key and version of every live chunk entry (store_entry.chunk) in
+ * (from, to] whose version < older_than, in store_keys_in's order,
+ * malloc'd for the caller (NULL when *n is 0): 0 or CHORD_ENOMEM. */
+int store_chunks_in(struct store *s, const struct chord_id *from,
+                    const struct chord_id *to, uint64_t older_than,
+                    struct store_kv **out, size_t *n);
+/* *name = a malloc'd, NUL-terminated copy of the name stored under key
+ * (*len bytes), without reading the content: 0, CHORD_ENOTFOUND, or an
+ * error. */
+int store_get_name(struct store *s, const struct chord_id *key, char **name,
+                   size_t *len);
+/* Number of live chunk entries held. */
+uint64_t store_chunk_count(struct store *s);
 /* Number of live entries (not tombstones) and sum of their content lengths. */
 void store_stats(struct store *s, uint64_t *count, uint64_t *bytes);
 /* Number of tombstones held. */
@@ -116,6 +135,8 @@ struct store__meta {
   uint64_t version; /* entry version */
   uint64_t len;     /* content length (0 for a tombstone) */
   bool deleted;     /* tombstone */
+  bool manifest;    /* a chunked file's manifest */
+  bool chunk;       /* a chunk (by its name) */
 };
 
 /* Called per entry by each; nonzero stops the walk. */
@@ -126,6 +147,7 @@ struct store__stats {
   uint64_t count;      /* live entries (tombstones excluded) */
   uint64_t bytes;      /* sum of live content lengths */
   uint64_t tombstones; /* tombstones */
+  uint64_t chunks;     /* live chunk entries */
   uint64_t corrupt;    /* files skipped or dropped as corrupt */
 };
 
@@ -146,6 +168,10 @@ struct store__backend {
   /* Calls cb on every stored entry (tombstones too), in no particular
    * order, without reading content. cb must not change the store. */
   void (*each)(void *impl, store__each_cb cb, void *arg);
+  /* *name = a malloc'd copy of the name under key (*len bytes, plus a
+   * NUL), reading no content: 0, CHORD_ENOTFOUND or an error. */
+  int (*get_name)(void *impl, const struct chord_id *key, char **name,
+                  size_t *len);
   void (*stats)(void *impl, struct store__stats *st);
 };
 

@@ -19,12 +19,14 @@
 
 #include "common/crc32.h"
 #include "common/err.h"
+#include "common/name.h"
 #include "node/store_dir.h"
 
 /* File layout, integers little-endian:
  *   0  magic "CHRD"          4  format version (1)
  *   8  name length (u64)    16  content length (u64)
- *  24  entry version (u64)  32  flags (u32): bit 0 tombstone, others 0
+ *  24  entry version (u64)  32  flags (u32): bit 0 tombstone, bit 1
+ *                                 manifest, others 0
  *  36  CRC-32 (IEEE) of bytes 0..35, then the name, then the content
  *  40  name bytes, then content bytes; nothing after.
  * A tombstone has content length 0. Files written before tombstones have
@@ -33,7 +35,8 @@
 #define DIR_MAGIC "CHRD"
 #define DIR_FORMAT 1u
 #define DIR_FLAG_TOMBSTONE 0x1u
-#define DIR_FLAGS_KNOWN DIR_FLAG_TOMBSTONE
+#define DIR_FLAG_MANIFEST 0x2u
+#define DIR_FLAGS_KNOWN (DIR_FLAG_TOMBSTONE | DIR_FLAG_MANIFEST)
 #define DIR_HDR_LEN 40
 #define DIR_CRC_OFF 36
 #define DIR_TMP_LEN (sizeof(STORE_DIR_TMP_PREFIX) - 1 + CHORD_ID_HEX_LEN)
@@ -44,6 +47,7 @@ struct store_dir {
   struct store__map map; /* key -> struct dir_rec *, owned */
   uint64_t bytes;        /* sum of live content lengths */
   uint64_t tombstones;   /* indexed entries that are tombstones */
+  uint64_t chunks;       /* indexed live chunk entries */
   uint64_t corrupt;      /* files skipped at open or dropped at get */
 };
 
@@ -52,62 +56,9 @@ struct dir_rec {
   uint64_t version; /* entry version */
   uint64_t len;     /* content length (0 for a tombstone) */
   bool deleted;     /* tombstone (flag bit 0 on disk) */
+  bool manifest;    /* flag bit 1 on disk */
+  bool chunk;       /* the name is a chunk's */
 };
-
-/* --- little-endian fields and full-length I/O ---------------------------- */
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-  for (int i = 0; i < n; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-  uint64_t v = 0;
-
-  for (int i = n - 1; i >= 0; i--)
-    v = v << 8 | p[i];
-  return v;
-}
-
-/* 0, or -errno. */
-static int write_full(int fd, const void *buf, size_t n)
-{
-  const uint8_t *p = buf;
-
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      return -errno;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-/* 0, -errno, or CHORD_EIO when the file ends early (it is corrupt). */
-static int read_full(int fd, void *buf, size_t n)
-{
-  uint8_t *p = buf;
-
-  while (n) {
-    ssize_t r = read(fd, p, n);
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      return -errno;
-    }
-    if (r == 0)
-      return CHORD_EIO;
-    p += r;
-    n -= (size_t)r;
-  }
-  return 0;
-}
 
 static bool is_hex_name(const char *s)
 {
@@ -135,10 +86,12 @@ static void tmp_name(char out[DIR_TMP_LEN + 1], const char *hex)
  * tombstone), CRC, and that fname is the hex of SHA-1(name). On success fills
  * *rec and, when out is not NULL, sets *out to a new entry holding the name and
  * content (caller unrefs); with out NULL the content is only streamed through
- * the CRC. Returns 0, CHORD_EIO when the file is corrupt, CHORD_ENOMEM, or
- * -errno (e.g. -ENOENT). */
+ * the CRC. With name_out (and out NULL) it stops after the name, which it
+ * checks against fname only, and hands it over (*name_out, malloc'd).
+ * Returns 0, CHORD_EIO when the file is corrupt, CHORD_ENOMEM, or -errno
+ * (e.g. -ENOENT). */
 static int read_file(int dirfd, const char *fname, struct dir_rec *rec,
-                     struct store_entry **out)
+                     struct store_entry **out, char **name_out)
 {
   uint8_t hdr[DIR_HDR_LEN];
   uint64_t name_len, len, version, rest, flags;
@@ -161,16 +114,17 @@ static int read_file(int dirfd, const char *fname, struct dir_rec *rec,
   rc = CHORD_EIO;
   if (!S_ISREG(st.st_mode) || st.st_size < DIR_HDR_LEN)
     goto out;
-  rc = read_full(fd, hdr, sizeof(hdr));
+  rc = store__dir_read_full(fd, hdr, sizeof(hdr));
   if (rc)
     goto out;
   rc = CHORD_EIO;
-  name_len = get_le(hdr + 8, 8);
-  len = get_le(hdr + 16, 8);
-  version = get_le(hdr + 24, 8);
-  flags = get_le(hdr + 32, 4);
+  name_len = store__dir_get_le(hdr + 8, 8);
+  len = store__dir_get_le(hdr + 16, 8);
+  version = store__dir_get_le(hdr + 24, 8);
+  flags = store__dir_get_le(hdr + 32, 4);
   rest = (uint64_t)st.st_size - DIR_HDR_LEN;
-  if (memcmp(hdr, DIR_MAGIC, 4) != 0 || get_le(hdr + 4, 4) != DIR_FORMAT ||
+  if (memcmp(hdr, DIR_MAGIC, 4) != 0 ||
+      store__dir_get_le(hdr + 4, 4) != DIR_FORMAT ||
       (flags & ~(uint64_t)DIR_FLAGS_KNOWN) ||
       ((flags & DIR_FLAG_TOMBSTONE) && len != 0) || name_len > rest ||
       len != rest - name_len || name_len >= SIZE_MAX || len >= SIZE_MAX)
@@ -186,25 +140,37 @@ static int read_file(int dirfd, const char *fname, struct dir_rec *rec,
     name = e->name;
   } else {
     name = malloc((size_t)name_len + 1);
-    chunk = malloc(DIR_CHUNK);
-    if (!name || !chunk) {
+    chunk = name_out ? NULL : malloc(DIR_CHUNK);
+    if (!name || (!chunk && !name_out)) {
       rc = CHORD_ENOMEM;
       goto out;
     }
   }
-  rc = read_full(fd, name, (size_t)name_len);
+  rc = store__dir_read_full(fd, name, (size_t)name_len);
   if (rc)
     goto out;
   crc = crc32_update(crc, name, (size_t)name_len);
+  name[name_len] = '\0';
+  if (name_out) {
+    rc = CHORD_EIO;
+    chord_id_sha1(&key, name, (size_t)name_len);
+    chord_id_to_hex(&key, hex);
+    if (strcmp(hex, fname) != 0)
+      goto out;
+    *name_out = name;
+    name = NULL;
+    rc = 0;
+    goto out;
+  }
   if (out) {
-    rc = read_full(fd, e->content, (size_t)len);
+    rc = store__dir_read_full(fd, e->content, (size_t)len);
     if (rc)
       goto out;
     crc = crc32_update(crc, e->content, (size_t)len);
   } else {
     for (uint64_t left = len; left;) {
       size_t n = left < DIR_CHUNK ? (size_t)left : DIR_CHUNK;
-      rc = read_full(fd, chunk, n);
+      rc = store__dir_read_full(fd, chunk, n);
       if (rc)
         goto out;
       crc = crc32_update(crc, chunk, n);
@@ -212,7 +178,7 @@ static int read_file(int dirfd, const char *fname, struct dir_rec *rec,
     }
   }
   rc = CHORD_EIO;
-  if (crc != (uint32_t)get_le(hdr + DIR_CRC_OFF, 4))
+  if (crc != (uint32_t)store__dir_get_le(hdr + DIR_CRC_OFF, 4))
     goto out;
   chord_id_sha1(&key, name, (size_t)name_len);
   chord_id_to_hex(&key, hex);
@@ -221,9 +187,13 @@ static int read_file(int dirfd, const char *fname, struct dir_rec *rec,
   rec->version = version;
   rec->len = len;
   rec->deleted = (flags & DIR_FLAG_TOMBSTONE) != 0;
+  rec->manifest = (flags & DIR_FLAG_MANIFEST) != 0;
+  rec->chunk = name_is_chunk(name, (size_t)name_len);
   if (out) {
     e->key = key;
     e->deleted = rec->deleted;
+    e->manifest = rec->manifest;
+    e->chunk = rec->chunk;
     *out = e;
     e = NULL;
   }
@@ -247,6 +217,8 @@ static void account(struct store_dir *d, const struct dir_rec *rec, bool added)
     d->tombstones = added ? d->tombstones + 1 : d->tombstones - 1;
   else
     d->bytes = added ? d->bytes + rec->len : d->bytes - rec->len;
+  if (rec->chunk && !rec->deleted)
+    d->chunks = added ? d->chunks + 1 : d->chunks - 1;
 }
 
 static void dir_free(struct store_dir *d)
@@ -299,7 +271,7 @@ static int dir_scan(struct store_dir *d)
     }
     if (!is_hex_name(de->d_name))
       continue;
-    rc = read_file(d->dirfd, de->d_name, &rec, NULL);
+    rc = read_file(d->dirfd, de->d_name, &rec, NULL, NULL);
     if (rc == CHORD_EIO) {
       d->corrupt++;
       rc = 0;
@@ -380,6 +352,8 @@ static void fill_meta(const struct dir_rec *rec, struct store__meta *m)
   m->version = rec->version;
   m->len = rec->len;
   m->deleted = rec->deleted;
+  m->manifest = rec->manifest;
+  m->chunk = rec->chunk;
 }
 
 /* read_file with the header's fields in *m: for fuzz/fuzz_store_dir.c,
@@ -390,7 +364,7 @@ int store__dir_read(int dirfd, const char *fname, struct store__meta *m,
   struct dir_rec rec;
   int rc;
 
-  rc = read_file(dirfd, fname, &rec, out);
+  rc = read_file(dirfd, fname, &rec, out, NULL);
   if (rc == 0)
     fill_meta(&rec, m);
   return rc;
@@ -432,20 +406,25 @@ static int dir_put(void *impl, struct store_entry *e)
   rec->version = e->version;
   rec->len = e->len;
   rec->deleted = e->deleted;
+  rec->manifest = e->manifest;
+  rec->chunk = e->chunk;
   rc = store__map_reserve(&d->map, d->map.n + 1);
   if (rc)
     goto fail_rec;
 
   memcpy(hdr, DIR_MAGIC, 4);
-  put_le(hdr + 4, DIR_FORMAT, 4);
-  put_le(hdr + 8, e->name_len, 8);
-  put_le(hdr + 16, e->len, 8);
-  put_le(hdr + 24, e->version, 8);
-  put_le(hdr + 32, e->deleted ? DIR_FLAG_TOMBSTONE : 0, 4);
+  store__dir_put_le(hdr + 4, DIR_FORMAT, 4);
+  store__dir_put_le(hdr + 8, e->name_len, 8);
+  store__dir_put_le(hdr + 16, e->len, 8);
+  store__dir_put_le(hdr + 24, e->version, 8);
+  store__dir_put_le(hdr + 32,
+                    (e->deleted ? DIR_FLAG_TOMBSTONE : 0) |
+                        (e->manifest ? DIR_FLAG_MANIFEST : 0),
+                    4);
   crc = crc32_update(0, hdr, DIR_CRC_OFF);
   crc = crc32_update(crc, e->name, e->name_len);
   crc = crc32_update(crc, e->content, e->len);
-  put_le(hdr + DIR_CRC_OFF, crc, 4);
+  store__dir_put_le(hdr + DIR_CRC_OFF, crc, 4);
 
   chord_id_to_hex(&e->key, hex);
   tmp_name(tmp, hex);
@@ -455,11 +434,11 @@ static int dir_put(void *impl, struct store_entry *e)
     rc = -errno;
     goto fail_rec;
   }
-  rc = write_full(fd, hdr, sizeof(hdr));
+  rc = store__dir_write_full(fd, hdr, sizeof(hdr));
   if (!rc)
-    rc = write_full(fd, e->name, e->name_len);
+    rc = store__dir_write_full(fd, e->name, e->name_len);
   if (!rc)
-    rc = write_full(fd, e->content, e->len);
+    rc = store__dir_write_full(fd, e->content, e->len);
   if (!rc && fsync(fd) != 0)
     rc = -errno;
   if (close(fd) != 0 && !rc)
@@ -516,9 +495,10 @@ static int dir_get(void *impl, const struct chord_id *key,
   if (!rec)
     return CHORD_ENOTFOUND;
   chord_id_to_hex(key, hex);
-  rc = read_file(d->dirfd, hex, &got, &e);
-  if (rc == 0 && (got.version != rec->version || got.len != rec->len ||
-                  got.deleted != rec->deleted)) {
+  rc = read_file(d->dirfd, hex, &got, &e, NULL);
+  if (rc == 0 &&
+      (got.version != rec->version || got.len != rec->len ||
+       got.deleted != rec->deleted || got.manifest != rec->manifest)) {
     store_entry_unref(e);
     rc = CHORD_EIO;
   }
@@ -577,7 +557,31 @@ static void dir_stats(void *impl, struct store__stats *st)
   st->count = d->map.n - d->tombstones;
   st->bytes = d->bytes;
   st->tombstones = d->tombstones;
+  st->chunks = d->chunks;
   st->corrupt = d->corrupt;
+}
+
+/* The name alone: header and name are read, the content is not. A file
+ * that fails the checks is treated as dir_get treats it. */
+static int dir_name(void *impl, const struct chord_id *key, char **name,
+                    size_t *len)
+{
+  struct store_dir *d = impl;
+  char hex[CHORD_ID_HEX_LEN + 1];
+  struct dir_rec got;
+  int rc;
+
+  if (!store__map_get(&d->map, key))
+    return CHORD_ENOTFOUND;
+  chord_id_to_hex(key, hex);
+  rc = read_file(d->dirfd, hex, &got, NULL, name);
+  if (rc == CHORD_EIO || rc == -ENOENT) {
+    drop_corrupt(d, key);
+    return CHORD_EIO;
+  }
+  if (rc == 0)
+    *len = strlen(*name);
+  return rc;
 }
 
 const struct store__backend store__dir_backend = {
@@ -589,4 +593,5 @@ const struct store__backend store__dir_backend = {
     .del = dir_del,
     .each = dir_each,
     .stats = dir_stats,
+    .get_name = dir_name,
 };

@@ -5,6 +5,7 @@
 #include "node/store.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/err.h"
 
@@ -12,6 +13,7 @@ struct store_mem {
   struct store__map map; /* key -> struct store_entry *, one reference each */
   uint64_t bytes;        /* sum of live content lengths */
   uint64_t tombstones;   /* entries in map that are tombstones */
+  uint64_t chunks;       /* live chunk entries in map */
 };
 
 /* Returns an empty backend, or NULL when out of memory. */
@@ -43,6 +45,8 @@ static void fill_meta(const struct store_entry *e, struct store__meta *meta)
   meta->version = e->version;
   meta->len = e->len;
   meta->deleted = e->deleted;
+  meta->manifest = e->manifest;
+  meta->chunk = e->chunk;
 }
 
 static int mem_meta(void *impl, const struct chord_id *key,
@@ -65,6 +69,8 @@ static void account(struct store_mem *m, const struct store_entry *e,
     m->tombstones = added ? m->tombstones + 1 : m->tombstones - 1;
   else
     m->bytes = added ? m->bytes + e->len : m->bytes - e->len;
+  if (e->chunk && !e->deleted)
+    m->chunks = added ? m->chunks + 1 : m->chunks - 1;
 }
 
 /* Keeps a reference to e itself (no copy); the replaced entry loses the
@@ -135,7 +141,24 @@ static void mem_stats(void *impl, struct store__stats *st)
   st->count = m->map.n - m->tombstones;
   st->bytes = m->bytes;
   st->tombstones = m->tombstones;
+  st->chunks = m->chunks;
   st->corrupt = 0;
+}
+
+static int mem_name(void *impl, const struct chord_id *key, char **name,
+                    size_t *len)
+{
+  struct store_mem *m = impl;
+  struct store_entry *e = store__map_get(&m->map, key);
+
+  if (!e)
+    return CHORD_ENOTFOUND;
+  *name = malloc(e->name_len + 1);
+  if (!*name)
+    return CHORD_ENOMEM;
+  memcpy(*name, e->name, e->name_len + 1);
+  *len = e->name_len;
+  return 0;
 }
 
 const struct store__backend store__mem_backend = {
@@ -147,4 +170,5 @@ const struct store__backend store__mem_backend = {
     .del = mem_del,
     .each = mem_each,
     .stats = mem_stats,
+    .get_name = mem_name,
 };

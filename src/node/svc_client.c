@@ -3,9 +3,12 @@
  * routed along the ring; where this node owns the key, owner.c serves it. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chord/v1/node.pb-c.h"
+#include "common/codec.h"
 #include "common/err.h"
+#include "common/manifest.h"
 #include "common/nodeinfo.h"
 #include "node/forward.h"
 #include "node/node.h"
@@ -15,6 +18,41 @@
 /* A request's direct flag (serve it here: a neighbour hands its range
  * over) is honoured only from ring members, callers with the cluster
  * token: a client cannot steer a file to a node that does not own it. */
+
+static uint64_t now_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A manifest written (File.manifest) must be one this node would follow:
+ * false after answering why not. */
+static bool manifest_ok(struct node *n, struct rpc_srv_call *call,
+                        const Chord__V1__File *f)
+{
+  Chord__V1__Manifest *m = NULL;
+  struct manifest_limits lim = {.max_object = n->o.max_object,
+                                .max_chunk = n->o.max_file,
+                                .now_us = now_us(),
+                                .grace_us = n->o.chunk_grace_ms * 1000};
+  const char *why = "the manifest does not decode";
+  int rc = codec_decode_bytes(f->content.data, f->content.len,
+                              &chord__v1__manifest__descriptor,
+                              (ProtobufCMessage **)&m);
+  if (rc == 0)
+    rc = manifest_check(m, &lim, &why);
+  else if (rc != CHORD_ENOMEM)
+    rc = CHORD_EINVAL;
+  codec_free((ProtobufCMessage *)m);
+  if (rc == 0)
+    return true;
+  rpc_srv_reply_error(call,
+                      rc == CHORD_EINVAL ? GRPC_STATUS_INVALID_ARGUMENT
+                                         : rpc_err_to_status(rc),
+                      "bad manifest: %s", why);
+  return false;
+}
 
 void svc_on_write(struct rpc_srv_call *call, const ProtobufCMessage *req,
                   void *ud)
@@ -38,11 +76,23 @@ void svc_on_write(struct rpc_srv_call *call, const ProtobufCMessage *req,
   }
   chord_id_sha1_str(&key, r->file->name);
   struct route_req rq = {key, true, r->direct && rpc_srv_member(call), r->hops};
+  if (r->file->manifest && r->file->deleted) {
+    rpc_srv_reply_error(call, GRPC_STATUS_INVALID_ARGUMENT,
+                        "a manifest cannot be a tombstone");
+    return;
+  }
+  if (r->file->manifest && !manifest_ok(n, call, r->file))
+    return;
   if (!svc_serve_here(n, call, req, svc_on_write, &rq))
     return;
-  struct store_entry *e = store_entry_create(
-      r->file->name, strlen(r->file->name), r->file->content.data,
-      r->file->content.len, node_version_next(n));
+  struct store_entry *e =
+      r->file->manifest
+          ? store_manifest_create(r->file->name, strlen(r->file->name),
+                                  r->file->content.data, r->file->content.len,
+                                  node_version_next(n))
+          : store_entry_create(r->file->name, strlen(r->file->name),
+                               r->file->content.data, r->file->content.len,
+                               node_version_next(n));
   if (!e) {
     rpc_srv_reply_error(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     return;
@@ -63,7 +113,9 @@ void svc_on_read(struct rpc_srv_call *call, const ProtobufCMessage *req,
                          r->hops};
   if (!svc_serve_here(n, call, req, svc_on_read, &rq))
     return;
-  owner_read(n, call, &key, r->hops);
+  owner_read(n, call, &key, r->hops,
+             (r->accept_manifest ? OWNER_ACCEPT_MANIFEST : 0) |
+                 (r->include_deleted ? OWNER_INCLUDE_DELETED : 0));
 }
 
 void svc_on_delete(struct rpc_srv_call *call, const ProtobufCMessage *req,
@@ -78,7 +130,7 @@ void svc_on_delete(struct rpc_srv_call *call, const ProtobufCMessage *req,
   struct route_req rq = {key, true, r->direct && rpc_srv_member(call), r->hops};
   if (!svc_serve_here(n, call, req, svc_on_delete, &rq))
     return;
-  owner_delete(n, call, &key, r->hops);
+  owner_delete(n, call, &key, r->hops, r->version);
 }
 
 void svc_on_lookup(struct rpc_srv_call *call, const ProtobufCMessage *req,

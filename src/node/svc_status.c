@@ -70,6 +70,8 @@ static int status_replication(struct node *n, const struct stat_job *sj,
   resp->repair_pulled = n->repair.pulled;
   resp->under_replicated = n->repair.under_replicated;
   resp->repair_bytes = n->repair.bytes;
+  resp->chunks = store_chunk_count(n->store);
+  resp->chunks_collected = n->chunk_gc.collected;
   if (!sj->list_keys || sj->nheld == 0)
     return 0;
   *kvs = calloc(sj->nheld, sizeof(**kvs));

@@ -157,6 +157,19 @@ void xfer_file_of(Chord__V1__File *f, const struct store_entry *e)
   f->key.data = (uint8_t *)e->key.b;
   f->key.len = CHORD_ID_BYTES;
   f->deleted = e->deleted;
+  f->manifest = e->manifest;
+}
+
+struct store_entry *xfer_entry_from(const Chord__V1__File *f)
+{
+  size_t len = strlen(f->name);
+  if (f->deleted)
+    return store_tombstone_create(f->name, len, f->version);
+  if (f->manifest)
+    return store_manifest_create(f->name, len, f->content.data, f->content.len,
+                                 f->version);
+  return store_entry_create(f->name, len, f->content.data, f->content.len,
+                            f->version);
 }
 
 int xfer_wire_make(const struct xfer_batch *b, struct xfer_wire *w)
@@ -228,9 +241,7 @@ int xfer_batch_from_wire(struct xfer_batch *b, Chord__V1__File *const *files,
                         : "a file has no version";
       goto fail_inval;
     }
-    e = f->deleted ? store_tombstone_create(f->name, len, f->version)
-                   : store_entry_create(f->name, len, f->content.data,
-                                        f->content.len, f->version);
+    e = xfer_entry_from(f);
     if (e && f->key.len &&
         (f->key.len != CHORD_ID_BYTES ||
          memcmp(f->key.data, e->key.b, CHORD_ID_BYTES) != 0)) {

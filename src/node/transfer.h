@@ -68,6 +68,10 @@ int xfer_collect_keys(struct store *s, const struct chord_id *keys, size_t n,
                       size_t *next);
 /* The wire view of one entry (pointing into it). */
 void xfer_file_of(Chord__V1__File *f, const struct store_entry *e);
+/* A new entry (1 reference) for the wire's file f (name set, checked by
+ * the caller): a tombstone, a manifest or a file as f says; NULL when
+ * memory runs out. Any thread. */
+struct store_entry *xfer_entry_from(const Chord__V1__File *f);
 /* Builds the wire view of b (valid while b is). 0 or CHORD_ENOMEM. */
 int xfer_wire_make(const struct xfer_batch *b, struct xfer_wire *w);
 /* Frees the wire view (not the batch). */

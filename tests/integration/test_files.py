@@ -283,7 +283,10 @@ class FilesTest(T.ClusterTest):
                 self.assertEqual(int.from_bytes(owner.id, "big"), self.owner(name))
                 self.assertGreater(r.version, 0)
                 return
-            args = (["--json"] if use_json else []) + ["write", "--", name]
+            # One chunk up to 64M: these are plain files, whose placement
+            # is checked below (test_chunks covers chunked ones).
+            args = (["--json"] if use_json else []) + [
+                "--chunk-size", "64M", "write", "--", name]
             inp = None
             if how == "cli-file":
                 path = os.path.join(work, "in-%d" % k)
@@ -648,8 +651,9 @@ class FilesTest(T.ClusterTest):
         rng = random.Random(505)
         self.c = cluster()
         ids = fixed_ids(51, 3)
-        small = self.c.add_node(ids[0], extra=["--max-file-size", "1M"])
-        others = [self.c.add_node(i) for i in ids[1:]]
+        gc = ["--chunk-grace", "500ms"]  # chunks written below go soon after
+        small = self.c.add_node(ids[0], extra=["--max-file-size", "1M"] + gc)
+        others = [self.c.add_node(i, extra=gc) for i in ids[1:]]
         nodes = [small] + others
         work = T.tmpdir()
         used = set()
@@ -747,11 +751,22 @@ class FilesTest(T.ClusterTest):
         with self.assertRaises(grpc.RpcError) as e:
             small.stub.Write(wfile(name, b"\x02" * (MIB + 1)), timeout=10 * T.SLOW)
         self.assertEqual(e.exception.code(), SC.RESOURCE_EXHAUSTED)
-        self.cli_error(T.chordctl(["write", name, over], node=small.addr), 4,
-                       "chordctl write over the node's limit")
-        self.cli_error(T.chordctl(["write", name], node=small.addr,
-                                  input=b"\x02" * (MIB + 1)), 4,
-                       "chordctl write over the node's limit from stdin")
+        # chordctl stores a file over one chunk (1M) as chunks, each within
+        # the node's limit: it goes through, from a file and from stdin,
+        # and reads back whole. A chunk over the node's limit is refused.
+        for args, inp in (([name, over], None), ([name], b"\x02" * (MIB + 1))):
+            r = T.chordctl(["--json", "write"] + args, node=small.addr, input=inp)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(json.loads(r.stdout)["chunks"], 2, r.stdout)
+            got = T.chordctl(["read", name], node=others[0].addr)
+            self.assertEqual(got.returncode, 0, got.stderr)
+            self.assertEqual(got.stdout, b"\x02" * (MIB + 1))
+        self.cli_error(T.chordctl(["--chunk-size", "2M", "write", name, over],
+                                  node=small.addr), 4,
+                       "chordctl write of a chunk over the node's limit")
+        small.stub.Delete(N.DeleteRequest(name=name), timeout=10 * T.SLOW)
+        T.wait_for(lambda: self.sum_keys() == base, 30 * T.SLOW,
+                   "the deleted file's chunks to be collected")
         self.cli_error(T.chordctl(["--max-size", "1M", "write", name, over],
                                   node=others[0].addr), 4,
                        "chordctl write over its own --max-size")

@@ -1543,7 +1543,7 @@ static void set_flags(const char *path, uint32_t bits)
 
 static void set_unknown_flag(const char *path)
 {
-  set_flags(path, 0x2);
+  set_flags(path, 0x4);
 }
 
 static void set_high_flag(const char *path)

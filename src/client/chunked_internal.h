@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* chordctl's private header shared by chunked.c (writes) and
+ * chunked_read.c: one transfer's state and the helpers both use. */
+#ifndef CHORD_CLIENT_CHUNKED_INTERNAL_H
+#define CHORD_CLIENT_CHUNKED_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chord/v1/common.pb-c.h"
+#include "client/chordctl.h"
+#include "client/pool.h"
+#include "common/name.h"
+#include "common/rpc.h"
+
+#define CHUNKED_HASH_LEN NAME_CHUNK_HASH_BYTES
+
+/* One transfer's shared state (the pool's ud). */
+struct xfer {
+  struct chordctl *ctl;
+  const char *name;
+  uint8_t *hashes; /* CHUNKED_HASH_LEN per chunk: written (write) or expected */
+  uint64_t nhashes, cap;
+  const Chord__V1__Manifest *m; /* read: the manifest followed */
+  struct rpc_result nodes_res;  /* ListNodes, which nodes[] points into */
+  const char **nodes;
+  size_t nnodes;
+};
+
+/* out = SHA-256 of data[0..len). Any thread. */
+void chunked_sha256(const uint8_t *data, size_t len,
+                    uint8_t out[CHUNKED_HASH_LEN]);
+/* Fills x->nodes with the nodes the chunks go through: --node, or every
+ * member the supernode lists. 0, or an exit code after printing why. */
+int chunked_entry_nodes(struct xfer *x, const char *what);
+/* Frees what x holds. */
+void chunked_xfer_free(struct xfer *x);
+/* Reports a failed slot; returns its exit code. Main thread. */
+int chunked_slot_error(struct chordctl *ctl, const char *what,
+                       const struct pool_slot *s);
+
+#endif
