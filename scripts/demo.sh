@@ -44,6 +44,13 @@ echo "== reading it back"
 $CTL read hello.txt
 echo "== where it lives"
 $CTL lookup hello.txt
+echo "== a 24 MiB file, stored as chunks spread over the ring, read back and checked"
+big=$(mktemp)
+head -c 24M /dev/urandom >"$big"
+$CTL write big.bin "$big"
+$CTL read big.bin -o "$big.out"
+cmp "$big" "$big.out" && echo "identical ($(sha256sum <"$big" | cut -c1-16)...)"
+rm -f "$big" "$big.out"
 echo "== the ring"
 $CTL ring
 
@@ -54,6 +61,8 @@ The cluster is running (logs in $CHORD_CLUSTER_DIR/logs). Try, in another shell:
   export CHORD_TLS_CERT=$certs/client.pem CHORD_TLS_KEY=$certs/client.key CHORD_TLS_CA=$CHORD_TLS_CA CHORD_TOKEN_FILE=$CHORD_TOKEN_FILE}
   $ROOT/build/bin/chordctl write notes.txt /etc/os-release
   $ROOT/build/bin/chordctl read notes.txt
+  head -c 1G /dev/urandom | $ROOT/build/bin/chordctl write big.img   # chunked, with progress
+  $ROOT/build/bin/chordctl read big.img -o big.img
   $ROOT/build/bin/chordctl lookup notes.txt
   $ROOT/build/bin/chordctl ring
   $ROOT/build/bin/chordctl status 127.0.0.1:$((PORT + 1))

@@ -53,6 +53,7 @@ add_executable(chordctl
   src/client/commands.c
   src/client/bench.c
   src/client/output.c
+  src/client/output_ring.c
   src/client/json.c
   src/client/escape.c
   src/client/pool.c

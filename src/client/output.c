@@ -11,10 +11,9 @@
 
 #include "client/escape.h"
 #include "client/json.h"
+#include "client/output_internal.h"
 #include "common/addr.h"
 #include "common/units.h"
-
-#define ADDR_COLUMN 21 /* width of the address column of `ring` */
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -160,12 +159,12 @@ void output_what(char *buf, size_t cap, const char *verb, const char *name)
 
 /* ---- text pieces -------------------------------------------------------- */
 
-static const char *plural(uint64_t n)
+const char *output__plural(uint64_t n)
 {
   return n == 1 ? "" : "s";
 }
 
-static void put_hex(const uint8_t *b, size_t len)
+void output__put_hex(const uint8_t *b, size_t len)
 {
   for (size_t i = 0; i < len; i++)
     printf("%02x", b[i]);
@@ -179,13 +178,13 @@ static void text_name(const char *name)
 }
 
 /* "<40 hex> addr", or "none". */
-static void text_node(const Chord__V1__NodeInfo *n)
+void output__text_node(const Chord__V1__NodeInfo *n)
 {
   if (!n) {
     fputs("none", stdout);
     return;
   }
-  put_hex(n->id.data, n->id.len);
+  output__put_hex(n->id.data, n->id.len);
   fputs(n->id.len ? "  " : "-  ", stdout);
   escape_put(stdout, n->addr, strlen(n->addr), false);
 }
@@ -196,7 +195,7 @@ static const char *node_addr(const Chord__V1__NodeInfo *n)
 }
 
 /* "3d 4h 5m 6s", leading zero units left out; "250 ms" under a second. */
-static void text_uptime(uint64_t ms)
+void output__text_uptime(uint64_t ms)
 {
   uint64_t s = ms / 1000;
   uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
@@ -214,8 +213,8 @@ static void text_uptime(uint64_t ms)
 }
 
 /* {"id": hex, "addr": ...}, or null. */
-static void node_json(struct json *j, const char *key,
-                      const Chord__V1__NodeInfo *n)
+void output__node_json(struct json *j, const char *key,
+                       const Chord__V1__NodeInfo *n)
 {
   if (!n) {
     json_null(j, key);
@@ -228,7 +227,7 @@ static void node_json(struct json *j, const char *key,
 }
 
 /* Opens the object of a command's JSON result, with its "command". */
-static void begin_result(struct json *j, const char *command)
+void output__begin_result(struct json *j, const char *command)
 {
   json_begin(j, stdout);
   json_str(j, "command", command);
@@ -250,7 +249,7 @@ static void xfer_out(struct json *j, const struct output_xfer *x)
     json_double(j, "mb_per_s", mbs);
   } else if (x->chunks) {
     printf(", %" PRIu64 " chunk%s, %.2f s, %.1f MB/s", x->chunks,
-           plural(x->chunks), x->seconds, mbs);
+           output__plural(x->chunks), x->seconds, mbs);
   }
 }
 
@@ -260,10 +259,10 @@ void output_write(struct chordctl *ctl, const char *name, size_t size,
 {
   if (ctl->json) {
     struct json j;
-    begin_result(&j, "write");
+    output__begin_result(&j, "write");
     json_str(&j, "name", name);
     json_uint(&j, "size", size);
-    node_json(&j, "owner", r->owner);
+    output__node_json(&j, "owner", r->owner);
     json_uint(&j, "hops", r->hops);
     json_uint(&j, "version", r->version);
     json_uint(&j, "copies", r->copies);
@@ -274,8 +273,8 @@ void output_write(struct chordctl *ctl, const char *name, size_t size,
   fputs("wrote ", stdout);
   text_name(name);
   printf(" (%zu byte%s) to %s in %" PRIu32 " hop%s, %" PRIu32 " cop%s", size,
-         plural(size), node_addr(r->owner), r->hops, plural(r->hops), r->copies,
-         r->copies == 1 ? "y" : "ies");
+         output__plural(size), node_addr(r->owner), r->hops,
+         output__plural(r->hops), r->copies, r->copies == 1 ? "y" : "ies");
   xfer_out(NULL, x);
   fputc('\n', stdout);
 }
@@ -291,10 +290,10 @@ void output_read(struct chordctl *ctl, const char *name,
   size_t size = (size_t)x->size;
   if (ctl->json) {
     struct json j;
-    begin_result(&j, "read");
+    output__begin_result(&j, "read");
     json_str(&j, "name", name);
     json_uint(&j, "size", size);
-    node_json(&j, "owner", r->owner);
+    output__node_json(&j, "owner", r->owner);
     json_uint(&j, "hops", r->hops);
     json_uint(&j, "version", f ? f->version : 0);
     xfer_out(&j, x);
@@ -309,8 +308,9 @@ void output_read(struct chordctl *ctl, const char *name,
     return; /* the content itself was the output */
   fputs("saved ", stdout);
   text_name(name);
-  printf(" (%zu byte%s) from %s in %" PRIu32 " hop%s to ", size, plural(size),
-         node_addr(r->owner), r->hops, plural(r->hops));
+  printf(" (%zu byte%s) from %s in %" PRIu32 " hop%s to ", size,
+         output__plural(size), node_addr(r->owner), r->hops,
+         output__plural(r->hops));
   text_name(output);
   xfer_out(NULL, x);
   fputc('\n', stdout);
@@ -323,9 +323,9 @@ void output_delete(struct chordctl *ctl, const char *name,
 {
   if (ctl->json) {
     struct json j;
-    begin_result(&j, "delete");
+    output__begin_result(&j, "delete");
     json_str(&j, "name", name);
-    node_json(&j, "owner", r->owner);
+    output__node_json(&j, "owner", r->owner);
     json_uint(&j, "hops", r->hops);
     json_uint(&j, "version", r->version);
     json_uint(&j, "copies", r->copies);
@@ -335,7 +335,7 @@ void output_delete(struct chordctl *ctl, const char *name,
   fputs("deleted ", stdout);
   text_name(name);
   printf(" from %s in %" PRIu32 " hop%s, %" PRIu32 " cop%s\n",
-         node_addr(r->owner), r->hops, plural(r->hops), r->copies,
+         node_addr(r->owner), r->hops, output__plural(r->hops), r->copies,
          r->copies == 1 ? "y" : "ies");
 }
 
@@ -348,14 +348,14 @@ void output_lookup(struct chordctl *ctl, const char *name,
   uint64_t hops = r->n_path ? r->n_path - 1 : 0;
   if (ctl->json) {
     struct json j;
-    begin_result(&j, "lookup");
+    output__begin_result(&j, "lookup");
     json_str(&j, "name", name);
     json_hex(&j, "key", r->key.data, r->key.len);
-    node_json(&j, "owner", r->owner);
+    output__node_json(&j, "owner", r->owner);
     json_uint(&j, "hops", hops);
     json_open(&j, "path", '[');
     for (size_t i = 0; i < r->n_path; i++)
-      node_json(&j, NULL, r->path[i]);
+      output__node_json(&j, NULL, r->path[i]);
     json_close(&j, ']');
     json_end(&j);
     return;
@@ -363,221 +363,18 @@ void output_lookup(struct chordctl *ctl, const char *name,
   fputs("name   ", stdout);
   text_name(name);
   fputs("\nkey    ", stdout);
-  put_hex(r->key.data, r->key.len);
+  output__put_hex(r->key.data, r->key.len);
   fputs("\nowner  ", stdout);
-  text_node(r->owner);
+  output__text_node(r->owner);
   printf("\nhops   %" PRIu64 "\npath   ", hops);
   if (!r->n_path)
     fputs("none", stdout);
   for (size_t i = 0; i < r->n_path; i++) {
     if (i)
       fputs("\n       ", stdout);
-    text_node(r->path[i]);
+    output__text_node(r->path[i]);
   }
   fputc('\n', stdout);
-}
-
-/* The JSON form of output_ring. */
-static void ring_json(const struct output_ring_member *m, size_t n,
-                      uint64_t files, uint64_t keys, uint64_t bytes,
-                      size_t down)
-{
-  struct json j;
-  begin_result(&j, "ring");
-  json_open(&j, "nodes", '[');
-  for (size_t i = 0; i < n; i++) {
-    json_open(&j, NULL, '{');
-    json_hex(&j, "id", m[i].node->id.data, m[i].node->id.len);
-    json_str(&j, "addr", m[i].node->addr);
-    json_bool(&j, "reachable", m[i].status != NULL);
-    if (m[i].status) {
-      json_bool(&j, "joined", m[i].status->joined);
-      json_uint(&j, "keys", m[i].status->keys);
-      json_uint(&j, "primary_keys", m[i].status->primary_keys);
-      json_uint(&j, "replica_keys", m[i].status->replica_keys);
-      json_uint(&j, "under_replicated", m[i].status->under_replicated);
-      json_bool(&j, "repair_running", m[i].status->repair_running);
-      json_uint(&j, "bytes", m[i].status->bytes);
-    } else {
-      json_open(&j, "error", '{');
-      json_str(&j, "status", rpc_status_name(m[i].error.code));
-      json_str(&j, "message", m[i].error.message);
-      json_close(&j, '}');
-    }
-    json_close(&j, '}');
-  }
-  json_close(&j, ']');
-  json_uint(&j, "count", n);
-  json_uint(&j, "unreachable", down);
-  json_uint(&j, "files", files);
-  json_uint(&j, "keys", keys);
-  json_uint(&j, "bytes", bytes);
-  json_end(&j);
-}
-
-/* Prints the n members m in the order given (the caller sorts them), each
- * with its primary and replica keys, bytes, keys a replica lacked in its
- * last repair, and whether repair runs, or as unreachable with the status
- * name; then the totals: files (the primary keys), copies (every live key
- * held) and bytes. A table, or {command, nodes, count, unreachable, files,
- * keys, bytes} where an unreachable member carries {status, message}. */
-void output_ring(struct chordctl *ctl, const struct output_ring_member *m,
-                 size_t n)
-{
-  uint64_t files = 0, keys = 0, bytes = 0;
-  size_t down = 0;
-
-  for (size_t i = 0; i < n; i++) {
-    if (m[i].status) {
-      files += m[i].status->primary_keys;
-      keys += m[i].status->keys;
-      bytes += m[i].status->bytes;
-    } else {
-      down++;
-    }
-  }
-  if (ctl->json) {
-    ring_json(m, n, files, keys, bytes, down);
-    return;
-  }
-  printf("%-40s  %-*s  %9s  %9s  %12s  %6s  %s\n", "ID", ADDR_COLUMN, "ADDR",
-         "PRIMARY", "REPLICA", "BYTES", "UNDER", "REPAIR");
-  for (size_t i = 0; i < n; i++) {
-    const Chord__V1__NodeInfo *node = m[i].node;
-    const char *pad = "";
-    put_hex(node->id.data, node->id.len);
-    if (node->id.len < 20)
-      printf("%*s", (int)(40 - 2 * node->id.len), pad);
-    fputs("  ", stdout);
-    escape_put(stdout, node->addr, strlen(node->addr), false);
-    if (strlen(node->addr) < ADDR_COLUMN)
-      printf("%*s", (int)(ADDR_COLUMN - strlen(node->addr)), pad);
-    if (m[i].status) {
-      const Chord__V1__StatusResponse *st = m[i].status;
-      printf("  %9" PRIu64 "  %9" PRIu64 "  %12" PRIu64 "  %6" PRIu64
-             "  %s%s\n",
-             st->primary_keys, st->replica_keys, st->bytes,
-             st->under_replicated, st->repair_running ? "running" : "idle",
-             st->joined ? "" : "  (joining)");
-    } else {
-      /* The status name says enough here; JSON has the message. */
-      printf("  unreachable (%s)\n", rpc_status_name(m[i].error.code));
-    }
-  }
-  printf("%zu node%s", n, plural(n));
-  if (down)
-    printf(" (%zu unreachable)", down);
-  printf(", %" PRIu64 " file%s, %" PRIu64 " cop%s, %" PRIu64 " byte%s\n", files,
-         plural(files), keys, keys == 1 ? "y" : "ies", bytes, plural(bytes));
-}
-
-/* The JSON form of output_status. */
-static void status_json(const Chord__V1__StatusResponse *r)
-{
-  struct json j;
-  begin_result(&j, "status");
-  node_json(&j, "node", r->self);
-  json_bool(&j, "joined", r->joined);
-  json_str(&j, "version", r->version);
-  json_uint(&j, "uptime_ms", r->uptime_ms);
-  json_uint(&j, "keys", r->keys);
-  json_uint(&j, "bytes", r->bytes);
-  json_uint(&j, "replicas", r->replicas);
-  json_uint(&j, "primary_keys", r->primary_keys);
-  json_uint(&j, "replica_keys", r->replica_keys);
-  json_uint(&j, "tombstones", r->tombstones);
-  json_uint(&j, "chunks", r->chunks);
-  json_uint(&j, "chunks_collected", r->chunks_collected);
-  json_uint(&j, "under_replicated", r->under_replicated);
-  json_open(&j, "repair", '{');
-  json_bool(&j, "running", r->repair_running);
-  json_uint(&j, "rounds", r->repair_rounds);
-  json_uint(&j, "pushed", r->repair_pushed);
-  json_uint(&j, "pulled", r->repair_pulled);
-  json_uint(&j, "bytes_sent", r->repair_bytes);
-  json_close(&j, '}');
-  node_json(&j, "predecessor", r->predecessor);
-  json_open(&j, "successors", '[');
-  for (size_t i = 0; i < r->n_successors; i++)
-    node_json(&j, NULL, r->successors[i]);
-  json_close(&j, ']');
-  json_open(&j, "fingers", '[');
-  for (size_t i = 0; i < r->n_fingers; i++) {
-    json_open(&j, NULL, '{');
-    json_uint(&j, "index", r->fingers[i]->index);
-    node_json(&j, "node", r->fingers[i]->node);
-    json_close(&j, '}');
-  }
-  json_close(&j, ']');
-  json_open(&j, "dead", '[');
-  for (size_t i = 0; i < r->n_dead; i++)
-    node_json(&j, NULL, r->dead[i]);
-  json_close(&j, ']');
-  json_uint(&j, "calls_received", r->calls_received);
-  json_uint(&j, "maintenance_sent", r->maintenance_sent);
-  json_end(&j);
-}
-
-/* Prints a node's state as r has it: aligned lines, or {command, node,
- * joined, version, uptime_ms, keys, bytes, replicas, primary_keys,
- * replica_keys, tombstones, chunks, chunks_collected, under_replicated,
- * repair {running, rounds,
- * pushed, pulled, bytes_sent}, predecessor, successors,
- * fingers, dead, calls_received, maintenance_sent}. */
-void output_status(struct chordctl *ctl, const Chord__V1__StatusResponse *r)
-{
-  if (ctl->json) {
-    status_json(r);
-    return;
-  }
-  fputs("node         ", stdout);
-  text_node(r->self);
-  printf("\njoined       %s\nversion      ", r->joined ? "yes" : "no");
-  escape_put(stdout, r->version, strlen(r->version), false);
-  fputs("\nuptime       ", stdout);
-  text_uptime(r->uptime_ms);
-  printf("\nkeys         %" PRIu64 " (%" PRIu64 " primary, %" PRIu64
-         " replica; %" PRIu64 " tombstone%s)\nbytes        %" PRIu64,
-         r->keys, r->primary_keys, r->replica_keys, r->tombstones,
-         plural(r->tombstones), r->bytes);
-  printf("\nchunks       %" PRIu64 " held, %" PRIu64 " collected", r->chunks,
-         r->chunks_collected);
-  printf("\nreplicas     %" PRIu32 " cop%s of each file; %" PRIu64
-         " key%s under-replicated\nrepair       %s, %" PRIu64
-         " round%s, %" PRIu64 " pushed, %" PRIu64 " pulled, %" PRIu64
-         " byte%s sent\npredecessor  ",
-         r->replicas, r->replicas == 1 ? "y" : "ies", r->under_replicated,
-         plural(r->under_replicated), r->repair_running ? "running" : "idle",
-         r->repair_rounds, plural(r->repair_rounds), r->repair_pushed,
-         r->repair_pulled, r->repair_bytes, plural(r->repair_bytes));
-  text_node(r->predecessor);
-  fputs("\nsuccessors   ", stdout);
-  if (!r->n_successors)
-    fputs("none", stdout);
-  for (size_t i = 0; i < r->n_successors; i++) {
-    if (i)
-      fputs("\n             ", stdout);
-    text_node(r->successors[i]);
-  }
-  fputs("\nfingers      ", stdout);
-  if (!r->n_fingers)
-    fputs("none", stdout);
-  for (size_t i = 0; i < r->n_fingers; i++) {
-    if (i)
-      fputs("\n             ", stdout);
-    printf("[%3" PRIu32 "] ", r->fingers[i]->index);
-    text_node(r->fingers[i]->node);
-  }
-  fputs("\ndead         ", stdout);
-  if (!r->n_dead)
-    fputs("none", stdout);
-  for (size_t i = 0; i < r->n_dead; i++) {
-    if (i)
-      fputs("\n             ", stdout);
-    text_node(r->dead[i]);
-  }
-  printf("\ncalls        %" PRIu64 " received, %" PRIu64 " maintenance sent\n",
-         r->calls_received, r->maintenance_sent);
 }
 
 /* A value of grpc.health.v1's ServingStatus, by its short name. */
@@ -606,7 +403,7 @@ int output_health(struct chordctl *ctl, const char *addr,
   bool serving = r->status == SERVING_STATUS(SERVING);
   if (ctl->json) {
     struct json j;
-    begin_result(&j, "health");
+    output__begin_result(&j, "health");
     json_str(&j, "addr", addr);
     json_str(&j, "status", name);
     json_bool(&j, "serving", serving);

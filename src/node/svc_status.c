@@ -48,6 +48,7 @@ struct stat_job {
   struct chord_id lo, hi;      /* our range, read on the loop */
   uint64_t keys, bytes, tombs; /* live entries and their bytes */
   uint64_t primary;            /* live entries in our range */
+  uint64_t primary_chunks;     /* of which chunks */
   struct store_kv *held;       /* list_keys: everything held */
   size_t nheld;
   int rc;
@@ -72,6 +73,7 @@ static int status_replication(struct node *n, const struct stat_job *sj,
   resp->repair_bytes = n->repair.bytes;
   resp->chunks = store_chunk_count(n->store);
   resp->chunks_collected = n->chunk_gc.collected;
+  resp->primary_chunks = sj->primary_chunks;
   if (!sj->list_keys || sj->nheld == 0)
     return 0;
   *kvs = calloc(sj->nheld, sizeof(**kvs));
@@ -182,6 +184,11 @@ static void stat_work(struct job *j)
       !store_versions_in(j->n->store, &sj->lo, &sj->hi, &kv, &nkv)) {
     for (size_t i = 0; i < nkv; i++)
       sj->primary += !kv[i].deleted;
+    free(kv);
+    kv = NULL;
+    nkv = 0;
+    if (!store_chunks_in(j->n->store, &sj->lo, &sj->hi, UINT64_MAX, &kv, &nkv))
+      sj->primary_chunks = nkv;
     free(kv);
   }
   if (sj->list_keys)
