@@ -5,6 +5,11 @@
 #include "common/err.h"
 #include "common/name.h"
 
+uint64_t manifest_write_limit_us(uint64_t grace_us)
+{
+  return grace_us / 10 * 9;
+}
+
 uint64_t manifest_chunks_for(uint64_t size, uint64_t chunk_size)
 {
   if (chunk_size == 0)

@@ -22,6 +22,10 @@ struct manifest_limits {
   uint64_t grace_us;   /* the write must have begun within this */
 };
 
+/* How long a chunked write may take under a chunk grace period of
+ * grace_us: nine tenths of it, the rest a margin for the clocks of the
+ * nodes that collect chunks running ahead. */
+uint64_t manifest_write_limit_us(uint64_t grace_us);
 /* Chunks a file of size bytes has at chunk_size (0 for an empty file). */
 uint64_t manifest_chunks_for(uint64_t size, uint64_t chunk_size);
 /* Bytes in chunk i of m. */

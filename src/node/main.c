@@ -59,7 +59,7 @@ static void usage(FILE *f)
       "                           longer than any node stays away (24h)\n"
       "  --chunk-grace DURATION   a chunk no manifest lists is deleted once\n"
       "                           unreferenced this long; a chunked write\n"
-      "                           must finish within it (1h)\n"
+      "                           must finish within 9/10 of it (1h)\n"
       "  --max-object-size SIZE   largest chunked file accepted (1T)\n"
       "  --join-retries N         attempts to reach the supernode (10)\n"
       "  --join-timeout DURATION  longest wait while others join (120s)\n"

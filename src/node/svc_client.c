@@ -32,10 +32,11 @@ static bool manifest_ok(struct node *n, struct rpc_srv_call *call,
                         const Chord__V1__File *f)
 {
   Chord__V1__Manifest *m = NULL;
-  struct manifest_limits lim = {.max_object = n->o.max_object,
-                                .max_chunk = n->o.max_file,
-                                .now_us = now_us(),
-                                .grace_us = n->o.chunk_grace_ms * 1000};
+  struct manifest_limits lim = {
+      .max_object = n->o.max_object,
+      .max_chunk = n->o.max_file,
+      .now_us = now_us(),
+      .grace_us = manifest_write_limit_us(n->o.chunk_grace_ms * 1000)};
   const char *why = "the manifest does not decode";
   int rc = codec_decode_bytes(f->content.data, f->content.len,
                               &chord__v1__manifest__descriptor,

@@ -133,6 +133,7 @@ static void test_manifest_arithmetic(void **state)
 {
   struct mf f;
   (void)state;
+  assert_int_equal(manifest_write_limit_us(1000000), 900000);
   assert_int_equal(manifest_chunks_for(0, 10), 0);
   assert_int_equal(manifest_chunks_for(1, 10), 1);
   assert_int_equal(manifest_chunks_for(10, 10), 1);
