@@ -66,11 +66,24 @@ int chunked_entry_nodes(struct xfer *x, const char *what)
                             &x->nodes_res.status);
   l = (const Chord__V1__ListNodesResponse *)x->nodes_res.resp;
   x->nodes = malloc((l->n_nodes ? l->n_nodes : 1) * sizeof(*x->nodes));
-  if (!x->nodes)
+  x->ids = malloc((l->n_nodes ? l->n_nodes : 1) * sizeof(*x->ids));
+  if (!x->nodes || !x->ids)
     goto nomem;
-  for (size_t i = 0; i < l->n_nodes; i++)
-    if (l->nodes[i]->addr && addr_validate(l->nodes[i]->addr, 0) == 0)
-      x->nodes[x->nnodes++] = l->nodes[i]->addr;
+  for (size_t i = 0; i < l->n_nodes; i++) { /* insertion by id */
+    const Chord__V1__NodeInfo *ni = l->nodes[i];
+    struct chord_id id;
+    size_t k;
+    if (!ni->addr || addr_validate(ni->addr, 0) ||
+        chord_id_from_bytes(&id, ni->id.data, ni->id.len))
+      continue;
+    for (k = x->nnodes; k > 0 && chord_id_cmp(&x->ids[k - 1], &id) > 0; k--) {
+      x->ids[k] = x->ids[k - 1];
+      x->nodes[k] = x->nodes[k - 1];
+    }
+    x->ids[k] = id;
+    x->nodes[k] = ni->addr;
+    x->nnodes++;
+  }
   if (x->nnodes == 0) {
     output_error(ctl, "%s: the supernode at %s lists no node", what,
                  ctl->supernode);
@@ -82,9 +95,27 @@ nomem:
   return OUTPUT_EXIT_FAILURE;
 }
 
+size_t chunked_first_node(const struct xfer *x, const char *name, size_t len)
+{
+  struct chord_id key;
+  size_t lo = 0, hi = x->nnodes;
+  if (!x->ids || x->nnodes == 0)
+    return 0;
+  chord_id_sha1(&key, name, len);
+  while (lo < hi) { /* the first id >= key; past the end wraps to 0 */
+    size_t mid = lo + (hi - lo) / 2;
+    if (chord_id_cmp(&x->ids[mid], &key) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo == x->nnodes ? 0 : lo;
+}
+
 void chunked_xfer_free(struct xfer *x)
 {
   free(x->hashes);
+  free(x->ids);
   free(x->nodes);
   rpc_result_clear(&x->nodes_res);
 }
@@ -137,7 +168,8 @@ static int write_chunk(struct pool *p, unsigned worker, struct rpc_client *c,
   pthread_mutex_lock(&p->mu);
   memcpy(x->hashes + s->index * HASH_LEN, h, HASH_LEN);
   pthread_mutex_unlock(&p->mu);
-  name_chunk_make(cname, h, x->name, strlen(x->name));
+  s->first = chunked_first_node(
+      x, cname, name_chunk_make(cname, h, x->name, strlen(x->name)));
   f.name = cname;
   f.content.data = s->buf;
   f.content.len = s->len;

@@ -10,6 +10,7 @@
 #include "chord/v1/common.pb-c.h"
 #include "client/chordctl.h"
 #include "client/pool.h"
+#include "common/chord_id.h"
 #include "common/name.h"
 #include "common/rpc.h"
 
@@ -23,7 +24,8 @@ struct xfer {
   uint64_t nhashes, cap;
   const Chord__V1__Manifest *m; /* read: the manifest followed */
   struct rpc_result nodes_res;  /* ListNodes, which nodes[] points into */
-  const char **nodes;
+  const char **nodes;           /* by id when ids is set */
+  struct chord_id *ids;         /* each node's id; NULL with --node */
   size_t nnodes;
 };
 
@@ -31,8 +33,12 @@ struct xfer {
 void chunked_sha256(const uint8_t *data, size_t len,
                     uint8_t out[CHUNKED_HASH_LEN]);
 /* Fills x->nodes with the nodes the chunks go through: --node, or every
- * member the supernode lists. 0, or an exit code after printing why. */
+ * member the supernode lists, by id. 0, or an exit code after printing why. */
 int chunked_entry_nodes(struct xfer *x, const char *what);
+/* The index in x->nodes of the node owning name[0..len) by the list (the
+ * successor of its key): where a chunk goes first, so that it takes no
+ * hop when the list is current; 0 without ids. */
+size_t chunked_first_node(const struct xfer *x, const char *name, size_t len);
 /* Frees what x holds. */
 void chunked_xfer_free(struct xfer *x);
 /* Reports a failed slot; returns its exit code. Main thread. */

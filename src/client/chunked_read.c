@@ -39,7 +39,9 @@ static int read_chunk(struct pool *p, unsigned worker, struct rpc_client *c,
     snprintf(s->err, sizeof(s->err), "out of memory");
     return rc;
   }
-  name_chunk_make(cname, m->chunks[s->index].data, x->name, strlen(x->name));
+  s->first = chunked_first_node(x, cname,
+                                name_chunk_make(cname, m->chunks[s->index].data,
+                                                x->name, strlen(x->name)));
   req.name = cname;
   grpc_status_code code =
       pool_call(p, c, s, NODE_READ, &req.base,

@@ -135,7 +135,7 @@ grpc_status_code pool_call(struct pool *p, struct rpc_client *c,
 {
   memset(res, 0, sizeof(*res));
   for (unsigned t = 0; t < POOL_TRIES; t++) {
-    const char *to = p->nodes[(s->index + t) % p->nnodes];
+    const char *to = p->nodes[(s->first + t) % p->nnodes];
     struct rpc_req r = {.target = to,
                         .method = method,
                         .msg = req,

@@ -20,6 +20,7 @@ enum pool_state { POOL_FREE, POOL_READY, POOL_BUSY, POOL_DONE };
 struct pool_slot {
   enum pool_state state;
   uint64_t index;       /* chunk number */
+  size_t first;         /* the node in nodes[] to call first */
   uint8_t *buf;         /* cap bytes, owned */
   size_t cap, len;      /* buffer size, bytes in it */
   int rc;               /* with POOL_DONE: 0 or an exit code */
@@ -44,7 +45,7 @@ struct pool {
   bool stop;
   pool_work_cb work;
   void *ud;           /* the transfer's */
-  const char **nodes; /* entry nodes, spread over */
+  const char **nodes; /* the nodes calls go to */
   size_t nnodes;
   int64_t timeout_ms; /* each call's deadline */
 };
@@ -55,9 +56,10 @@ int pool_start(struct pool *p, struct chordctl *ctl, unsigned n, size_t cap,
                pool_work_cb work, void *ud);
 /* Stops the workers (after their current slot) and frees everything. */
 void pool_stop(struct pool *p);
-/* Makes a call for slot s to one of p->nodes, starting with the one picked
- * by attempt, and retries on the next one (up to 4 tries, backing off)
- * while the failure is one another node or a moment may cure. Fills s->st
+/* Makes a call for slot s to p->nodes[s->first] (by id: the owner), and
+ * retries on the next ones (its successors: replicas; up to 4 tries,
+ * backing off) while the failure is one another node or a moment may
+ * cure. Fills s->st
  * and s->addr. Returns the final status code. Worker thread. */
 grpc_status_code pool_call(struct pool *p, struct rpc_client *c,
                            struct pool_slot *s, const char *method,
