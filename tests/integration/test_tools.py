@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: MIT
-"""chordctl's health and bench commands against a real cluster."""
+"""chordctl's health and bench commands, and its progress line, against a
+real cluster."""
 import json
 import os
+import pty
 import random
+import subprocess
+import threading
 import unittest
 
 import chordtest as T
@@ -43,6 +47,63 @@ class ToolsTest(T.ClusterTest):
             self.assertEqual(r.returncode, 0, r.stderr)
         finally:
             c.close()
+
+    def on_terminal(self, args, data):
+        """Runs chordctl with standard error on a pseudo-terminal; returns
+        (exit code, stdout, what the terminal showed)."""
+        master, slave = pty.openpty()
+        try:
+            p = subprocess.Popen([os.path.join(T.BIN, "chordctl"),
+                                  "--supernode", self.c.sn_addr] + args,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=slave)
+            os.close(slave)
+            slave = None
+            shown = bytearray()
+
+            def drain():
+                while True:
+                    try:
+                        chunk = os.read(master, 65536)
+                    except OSError:  # EIO: the terminal's other side closed
+                        return
+                    if not chunk:
+                        return
+                    shown.extend(chunk)
+
+            t = threading.Thread(target=drain)
+            t.start()
+            out, _ = p.communicate(data, timeout=120 * T.SLOW)
+            t.join(30)
+            return p.returncode, out, bytes(shown)
+        finally:
+            if slave is not None:
+                os.close(slave)
+            os.close(master)
+
+    def test_progress_line_on_a_terminal_only(self):
+        # A transfer long enough for several redraws (every 200 ms): small
+        # chunks, one in flight.
+        data = random.Random(7).randbytes(6 << 20)
+        slow = ["--chunk-size", "16K", "--window", "1"]
+        code, out, shown = self.on_terminal(slow + ["write", "prog"], data)
+        self.assertEqual(code, 0, shown)
+        self.assertIn(b"\rwriting: ", shown)
+        self.assertIn(b"MB/s", shown)
+        self.assertTrue(shown.endswith(b"\r\x1b[K"), shown[-80:])
+        self.assertIn(b"384 chunks", out)
+        code, out, shown = self.on_terminal(slow + ["read", "prog"], None)
+        self.assertEqual(code, 0, shown)
+        self.assertEqual(out, data)  # stdout holds the content only
+        self.assertIn(b"\rreading: ", shown)
+        self.assertIn(b"%", shown)  # the size is known: percent, time left
+        self.assertIn(b"left", shown)
+        # --quiet, and standard error not a terminal: no line at all.
+        code, out, shown = self.on_terminal(["--quiet"] + slow + ["read", "prog"],
+                                            None)
+        self.assertEqual((code, out, shown), (0, data, b""))
+        r = self.ctl(*(slow + ["read", "prog"]))
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, data, b""))
 
     def test_bench_every_op(self):
         for op in ("write", "read", "mixed", "ping"):
