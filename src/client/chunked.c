@@ -150,7 +150,7 @@ static int read_full(int fd, uint8_t *buf, size_t len, size_t *got)
 /* ---- write ----------------------------------------------------------------
  */
 
-static int write_chunk(struct pool *p, unsigned worker, struct rpc_client *c,
+static int write_chunk(struct pool *p, grpc_completion_queue *cq,
                        struct pool_slot *s)
 {
   struct xfer *x = p->ud;
@@ -159,7 +159,6 @@ static int write_chunk(struct pool *p, unsigned worker, struct rpc_client *c,
   struct rpc_result res;
   uint8_t h[HASH_LEN];
   char *cname = malloc(NAME_MAX_STORED + 1);
-  (void)worker;
   if (!cname) {
     snprintf(s->err, sizeof(s->err), "out of memory");
     return OUTPUT_EXIT_FAILURE;
@@ -175,7 +174,7 @@ static int write_chunk(struct pool *p, unsigned worker, struct rpc_client *c,
   f.content.len = s->len;
   req.file = &f;
   grpc_status_code code =
-      pool_call(p, c, s, NODE_WRITE, &req.base,
+      pool_call(p, cq, s, NODE_WRITE, &req.base,
                 &chord__v1__write_response__descriptor, &res);
   rpc_result_clear(&res);
   free(cname);

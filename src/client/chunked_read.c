@@ -22,7 +22,7 @@
 #define NODE_READ "/chord.v1.Node/Read"
 #define HASH_LEN CHUNKED_HASH_LEN
 
-static int read_chunk(struct pool *p, unsigned worker, struct rpc_client *c,
+static int read_chunk(struct pool *p, grpc_completion_queue *cq,
                       struct pool_slot *s)
 {
   struct xfer *x = p->ud;
@@ -33,7 +33,6 @@ static int read_chunk(struct pool *p, unsigned worker, struct rpc_client *c,
   uint8_t h[HASH_LEN];
   int rc = OUTPUT_EXIT_FAILURE;
   char *cname = malloc(NAME_MAX_STORED + 1);
-  (void)worker;
   s->err[0] = '\0';
   if (!cname) {
     snprintf(s->err, sizeof(s->err), "out of memory");
@@ -44,7 +43,7 @@ static int read_chunk(struct pool *p, unsigned worker, struct rpc_client *c,
                                                 x->name, strlen(x->name)));
   req.name = cname;
   grpc_status_code code =
-      pool_call(p, c, s, NODE_READ, &req.base,
+      pool_call(p, cq, s, NODE_READ, &req.base,
                 &chord__v1__read_response__descriptor, &res);
   const Chord__V1__ReadResponse *r = (const Chord__V1__ReadResponse *)res.resp;
   if (code == GRPC_STATUS_NOT_FOUND) {

@@ -3,6 +3,7 @@
  * table of subcommands and their help, and the gRPC set-up around the one
  * command a run executes. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -434,6 +435,11 @@ int main(int argc, char **argv)
   char q[64];
   int i = argc, rc;
 
+  /* Chunk-sized buffers come and go by the thousand: with a fixed
+   * threshold malloc maps them and gives them back on free, instead of
+   * raising its threshold and keeping freed ones in each thread's arena,
+   * so memory stays near --window x --chunk-size. */
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   rc = parse_flags(&ctl, argc, argv, &i, &act);
   if (rc)
     return rc;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The transfer pool: worker threads with their own sync RPC clients (one
- * completion queue has at most 6 pluckers), woken by a condition
- * variable whenever the main thread marks a slot ready. */
+/* The transfer pool: worker threads making sync calls on chordctl's RPC
+ * client, each waiting on a completion queue of its own (one queue takes
+ * at most 6 waiting threads), woken by a condition variable whenever the
+ * main thread marks a slot ready. */
 #include "client/pool.h"
 
 #include <stdio.h>
@@ -13,24 +14,17 @@
 
 #define POOL_TRIES 4 /* calls per chunk, over different nodes */
 
-struct worker_arg {
-  struct pool *p;
-  unsigned id;
-};
-
 static void *worker_main(void *arg)
 {
-  struct worker_arg *wa = arg;
-  struct pool *p = wa->p;
-  unsigned id = wa->id;
-  free(wa);
+  struct pool *p = arg;
+  grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
   pthread_mutex_lock(&p->mu);
   for (;;) {
     struct pool_slot *s = NULL;
     for (unsigned i = 0; i < p->n && !s; i++)
       if (p->slots[i].state == POOL_READY)
         s = &p->slots[i];
-    if (!s && p->stop)
+    if ((!s && p->stop) || !cq)
       break;
     if (!s) {
       pthread_cond_wait(&p->cv, &p->mu);
@@ -38,22 +32,25 @@ static void *worker_main(void *arg)
     }
     s->state = POOL_BUSY;
     pthread_mutex_unlock(&p->mu);
-    int rc = p->work(p, id, p->clients[id], s);
+    int rc = p->work(p, cq, s);
     pthread_mutex_lock(&p->mu);
     s->rc = rc;
     s->state = POOL_DONE;
     pthread_cond_broadcast(&p->cv);
   }
   pthread_mutex_unlock(&p->mu);
+  if (cq) {
+    grpc_completion_queue_shutdown(cq);
+    grpc_completion_queue_destroy(cq);
+  }
   return NULL;
 }
 
 int pool_start(struct pool *p, struct chordctl *ctl, unsigned n, size_t cap,
                pool_work_cb work, void *ud)
 {
-  struct rpc_client_opts o = {.max_message = cap + ((size_t)1 << 20),
-                              .auth = &ctl->auth};
   p->n = n;
+  p->rpc = ctl->rpc;
   p->work = work;
   p->ud = ud;
   p->timeout_ms = ctl->timeout_ms;
@@ -61,26 +58,17 @@ int pool_start(struct pool *p, struct chordctl *ctl, unsigned n, size_t cap,
   pthread_cond_init(&p->cv, NULL);
   p->slots = calloc(n, sizeof(*p->slots));
   p->threads = calloc(n, sizeof(*p->threads));
-  p->clients = calloc(n, sizeof(*p->clients));
-  if (!p->slots || !p->threads || !p->clients)
+  if (!p->slots || !p->threads)
     goto fail;
   for (unsigned i = 0; i < n; i++) {
     p->slots[i].buf = malloc(cap ? cap : 1);
     p->slots[i].cap = cap;
-    p->clients[i] = rpc_client_create(NULL, &o);
-    if (!p->slots[i].buf || !p->clients[i])
+    if (!p->slots[i].buf)
       goto fail;
   }
   for (unsigned i = 0; i < n; i++) {
-    struct worker_arg *wa = malloc(sizeof(*wa));
-    if (!wa)
+    if (pthread_create(&p->threads[i], NULL, worker_main, p))
       goto fail;
-    wa->p = p;
-    wa->id = i;
-    if (pthread_create(&p->threads[i], NULL, worker_main, wa)) {
-      free(wa);
-      goto fail;
-    }
     p->started++;
   }
   return 0;
@@ -105,14 +93,10 @@ void pool_stop(struct pool *p)
   pthread_mutex_unlock(&p->mu);
   for (unsigned i = 0; i < p->started; i++)
     pthread_join(p->threads[i], NULL);
-  for (unsigned i = 0; p->clients && i < p->n; i++)
-    if (p->clients[i])
-      rpc_client_shutdown(p->clients[i], NULL, NULL);
   for (unsigned i = 0; p->slots && i < p->n; i++)
     free(p->slots[i].buf);
   free(p->slots);
   free(p->threads);
-  free(p->clients);
   pthread_cond_destroy(&p->cv);
   pthread_mutex_destroy(&p->mu);
   memset(p, 0, sizeof(*p));
@@ -127,7 +111,7 @@ static bool retryable(grpc_status_code code)
          code == GRPC_STATUS_RESOURCE_EXHAUSTED || code == GRPC_STATUS_ABORTED;
 }
 
-grpc_status_code pool_call(struct pool *p, struct rpc_client *c,
+grpc_status_code pool_call(struct pool *p, grpc_completion_queue *cq,
                            struct pool_slot *s, const char *method,
                            const ProtobufCMessage *req,
                            const ProtobufCMessageDescriptor *desc,
@@ -142,7 +126,7 @@ grpc_status_code pool_call(struct pool *p, struct rpc_client *c,
                         .resp_desc = desc,
                         .deadline = rpc_deadline_in(p->timeout_ms)};
     snprintf(s->addr, sizeof(s->addr), "%s", to);
-    rpc_client_call_sync(c, &r, res);
+    rpc_client_call_sync_on(p->rpc, cq, &r, res);
     s->st = res->status;
     if (res->status.code == GRPC_STATUS_OK || !retryable(res->status.code) ||
         t + 1 == POOL_TRIES)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* chordctl's private header for its transfer pool: a window of chunk
- * buffers (slots) and one worker thread per slot, each with its own RPC
- * client (its own connections and completion queue), that run a callback
- * on every slot the main thread marks ready. */
+ * buffers (slots) and one worker thread per slot, each with its own
+ * completion queue over chordctl's shared RPC client (one connection per
+ * node), that run a callback on every slot the main thread marks ready. */
 #ifndef CHORD_CLIENT_POOL_H
 #define CHORD_CLIENT_POOL_H
 
@@ -30,9 +30,10 @@ struct pool_slot {
 };
 
 struct pool;
-/* Works on slot s with client c on a worker thread: 0 or an exit code. */
-typedef int (*pool_work_cb)(struct pool *p, unsigned worker,
-                            struct rpc_client *c, struct pool_slot *s);
+/* Works on slot s on a worker thread, whose calls wait on cq (for
+ * pool_call): 0 or an exit code. */
+typedef int (*pool_work_cb)(struct pool *p, grpc_completion_queue *cq,
+                            struct pool_slot *s);
 
 struct pool {
   pthread_mutex_t mu;
@@ -40,8 +41,8 @@ struct pool {
   struct pool_slot *slots;
   unsigned n; /* slots = workers */
   pthread_t *threads;
-  struct rpc_client **clients;
-  unsigned started; /* threads running */
+  struct rpc_client *rpc; /* chordctl's, shared by the workers */
+  unsigned started;       /* threads running */
   bool stop;
   pool_work_cb work;
   void *ud;           /* the transfer's */
@@ -61,7 +62,7 @@ void pool_stop(struct pool *p);
  * backing off) while the failure is one another node or a moment may
  * cure. Fills s->st
  * and s->addr. Returns the final status code. Worker thread. */
-grpc_status_code pool_call(struct pool *p, struct rpc_client *c,
+grpc_status_code pool_call(struct pool *p, grpc_completion_queue *cq,
                            struct pool_slot *s, const char *method,
                            const ProtobufCMessage *req,
                            const ProtobufCMessageDescriptor *desc,

@@ -211,6 +211,11 @@ int rpc_client_call(struct rpc_client *c, const struct rpc_req *r,
  * status as a CHORD_E* code (0 for OK). */
 int rpc_client_call_sync(struct rpc_client *c, const struct rpc_req *r,
                          struct rpc_result *out);
+/* As rpc_client_call_sync, waiting on cq: a pluck queue of the caller's
+ * (grpc_completion_queue_create_for_pluck), one per thread, since one
+ * queue takes at most 6 waiting threads. Channels stay shared. */
+int rpc_client_call_sync_on(struct rpc_client *c, grpc_completion_queue *cq,
+                            const struct rpc_req *r, struct rpc_result *out);
 /* Frees out->resp and out->raw. */
 void rpc_result_clear(struct rpc_result *out);
 /* Calls in flight. */

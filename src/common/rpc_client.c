@@ -378,15 +378,26 @@ int rpc_client_call(struct rpc_client *c, const struct rpc_req *r,
 int rpc_client_call_sync(struct rpc_client *c, const struct rpc_req *r,
                          struct rpc_result *out)
 {
-  memset(out, 0, sizeof(*out));
   pthread_mutex_lock(&c->lock);
   if (!c->pluck_cq)
     c->pluck_cq = grpc_completion_queue_create_for_pluck(NULL);
   grpc_completion_queue *cq = c->pluck_cq;
   pthread_mutex_unlock(&c->lock);
+  if (!cq) {
+    memset(out, 0, sizeof(*out));
+    rpc__status_set(&out->status, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                    "out of memory");
+    return CHORD_ENOMEM;
+  }
+  return rpc_client_call_sync_on(c, cq, r, out);
+}
+
+int rpc_client_call_sync_on(struct rpc_client *c, grpc_completion_queue *cq,
+                            const struct rpc_req *r, struct rpc_result *out)
+{
+  memset(out, 0, sizeof(*out));
   struct out_call *oc = out_new(c);
-  if (!cq || !oc) {
-    free(oc);
+  if (!oc) {
     rpc__status_set(&out->status, GRPC_STATUS_RESOURCE_EXHAUSTED,
                     "out of memory");
     return CHORD_ENOMEM;

@@ -49,12 +49,12 @@ static void job_after(uv_work_t *req, int status)
 
 /* Runs j->work off the loop (or on it, inline) and then j->done on the
  * loop thread; done owns j from then on. Loop thread only. */
-void jobs_submit(struct jobs *js, struct job *j)
+static void submit(struct jobs *js, struct job *j, bool inline_run)
 {
   j->owner = js;
   j->req.data = j;
   js->inflight++;
-  if (js->inline_run) {
+  if (inline_run) {
     job_work(&j->req);
     job_after(&j->req, 0);
     return;
@@ -64,6 +64,16 @@ void jobs_submit(struct jobs *js, struct job *j)
     job_work(&j->req);
     job_after(&j->req, 0);
   }
+}
+
+void jobs_submit(struct jobs *js, struct job *j)
+{
+  submit(js, j, js->inline_run);
+}
+
+void jobs_submit_heavy(struct jobs *js, struct job *j)
+{
+  submit(js, j, false);
 }
 
 /* Runs cb(w) at once when nothing is in flight; otherwise queues w at the

@@ -43,6 +43,9 @@ struct jobs {
 void jobs_init(struct jobs *js, uv_loop_t *loop, bool inline_run);
 /* Runs j->work, then j->done on the loop. Never fails. */
 void jobs_submit(struct jobs *js, struct job *j);
+/* As jobs_submit, but off the loop even for the mem store: for work that
+ * costs CPU (hashing a chunk), which must not hold the loop up. */
+void jobs_submit_heavy(struct jobs *js, struct job *j);
 /* Jobs submitted whose done has not run yet. */
 unsigned jobs_inflight(const struct jobs *js);
 /* Runs cb(w) once no job is in flight: now when idle, else after the last

@@ -211,7 +211,12 @@ static void put_done(struct job *j)
 static void store_and_replicate(struct op *o)
 {
   node_touch(o->j.n, &o->key);
-  submit(o, put_work, put_done);
+  o->j.work = put_work;
+  o->j.done = put_done;
+  if (o->verify) /* hashing a chunk: off the loop, whatever the store */
+    jobs_submit_heavy(&o->j.n->jobs, &o->j);
+  else
+    jobs_submit(&o->j.n->jobs, &o->j);
 }
 
 void owner_write(struct node *n, struct rpc_srv_call *call,

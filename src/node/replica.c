@@ -77,12 +77,16 @@ static void fan_finish(struct fan *f)
   free(f);
 }
 
-/* The wait for one call of the fan-out. */
+/* The wait for one call of the fan-out: a hop's, plus a second per MiB
+ * of content to copy (a chunk on a loaded machine is slow, not dead), in
+ * half of what is left of the caller's deadline. */
 static uint64_t call_ms(const struct fan *f)
 {
   const struct node *n = f->n;
-  return (uint64_t)forward_budget_ms(f->deadline, n->o.hop_timeout_ms,
-                                     n->o.rpc_timeout_ms);
+  uint64_t len = f->e ? f->e->len : 0;
+  return (uint64_t)forward_budget_ms(f->deadline,
+                                     n->o.hop_timeout_ms + (len >> 20) * 1000,
+                                     n->o.rpc_timeout_ms + (len >> 20) * 1000);
 }
 
 static bool was_tried(const struct fan *f, const struct chord_id *id)
@@ -149,7 +153,9 @@ static void on_sent(struct rpc_result *r, void *ud)
   } else if (!n->d.stopping) {
     LOG_INFO("replica %s did not take %s: %s", c->to.addr, f->e->name,
              r->status.message);
-    if (!r->status.remote)
+    /* Unreachable is dead; a slow answer is not (maintenance finds a
+     * frozen peer), and marking it would turn load into ring churn. */
+    if (!r->status.remote && r->status.code == GRPC_STATUS_UNAVAILABLE)
       node_peer_failed(n, &c->to);
     /* Its successor takes its place in the replica set. */
     const struct chord_peer *p = next_candidate(f);
@@ -217,7 +223,8 @@ static void on_fetched(struct rpc_result *r, void *ud)
     }
   } else {
     f->failed++;
-    if (!r->status.remote && !n->d.stopping)
+    if (!r->status.remote && r->status.code == GRPC_STATUS_UNAVAILABLE &&
+        !n->d.stopping)
       node_peer_failed(n, &c->to);
   }
   free(c);
