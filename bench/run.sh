@@ -5,8 +5,9 @@
 # node's resident memory; the time for the last node to join; healing;
 # replication (bench/replication.py: writes at R=1 and R=3, reads with the
 # owner dead, repair rate and idle repair traffic); TLS (bench/tls.py: ping
-# and 1 KiB reads plaintext and with mutual TLS and a token); then the
-# routing simulation. Writes bench/out/results.md, CSV files and PNG plots.
+# and 1 KiB reads plaintext and with mutual TLS and a token); chunked files
+# (bench/chunks.py: a big file's write and read MB/s and memory by ring size
+# and window, against the loopback floor); then the routing simulation. Writes bench/out/results.md, CSV files and PNG plots.
 #   bench/run.sh [--quick] [--sizes "8 16 32"] [--out DIR]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,9 +20,10 @@ BASE_PORT=27000
 HEAL_ARGS="--runs 5 --seconds 20"
 REPL_ARGS=""     # full mode: about 5 minutes
 TLS_ARGS=""      # full mode: about 2 minutes
+CHUNK_ARGS=""    # full mode: about 20 minutes
 while [ $# -gt 0 ]; do
   case $1 in
-    --quick) SIZES="8"; SEQ_COUNT=300; PAR_COUNT=1500; HEAL_ARGS="--runs 3 --seconds 10"; REPL_ARGS="--quick"; TLS_ARGS="--quick"; shift ;;
+    --quick) SIZES="8"; SEQ_COUNT=300; PAR_COUNT=1500; HEAL_ARGS="--runs 3 --seconds 10"; REPL_ARGS="--quick"; TLS_ARGS="--quick"; CHUNK_ARGS="--quick"; shift ;;
     --sizes) SIZES=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "usage: bench/run.sh [--quick] [--sizes \"8 16 32\"] [--out DIR]" >&2; exit 2 ;;
@@ -118,6 +120,10 @@ echo "== replication (R=1 vs R=3 writes, owner-dead reads, repair; see bench/rep
 echo "== TLS (plaintext vs mutual TLS and a token; see bench/tls.py)"
 # shellcheck disable=SC2086
 /usr/bin/python3 -W ignore "$ROOT/bench/tls.py" $TLS_ARGS | tee "$OUT/tls.txt"
+
+echo "== chunked files (big-file MB/s and memory by ring size and window; see bench/chunks.py)"
+# shellcheck disable=SC2086
+/usr/bin/python3 -W ignore "$ROOT/bench/chunks.py" $CHUNK_ARGS | tee "$OUT/chunks.txt"
 
 echo "== routing simulation"
 "$BIN/chord-sim" --csv --load-out "$OUT/sim-load.dat" >"$OUT/sim.csv"

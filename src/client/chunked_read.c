@@ -49,7 +49,8 @@ static int read_chunk(struct pool *p, grpc_completion_queue *cq,
   if (code == GRPC_STATUS_NOT_FOUND) {
     snprintf(s->err, sizeof(s->err),
              "chunk %" PRIu64 " of %zu is missing (no file %.24s...): the "
-             "manifest points at a chunk the ring does not hold",
+             "file was replaced or deleted longer than the chunk grace "
+             "period ago, or its manifest names chunks never written",
              s->index + 1, m->n_chunks, cname);
   } else if (code != GRPC_STATUS_OK) {
     rc = OUTPUT_EXIT_FAILURE; /* reported from s->st */

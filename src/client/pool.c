@@ -58,7 +58,8 @@ int pool_start(struct pool *p, struct chordctl *ctl, unsigned n, size_t cap,
   pthread_cond_init(&p->cv, NULL);
   p->slots = calloc(n, sizeof(*p->slots));
   p->threads = calloc(n, sizeof(*p->threads));
-  if (!p->slots || !p->threads)
+  p->down = calloc(p->nnodes ? p->nnodes : 1, sizeof(*p->down));
+  if (!p->slots || !p->threads || !p->down)
     goto fail;
   for (unsigned i = 0; i < n; i++) {
     p->slots[i].buf = malloc(cap ? cap : 1);
@@ -97,6 +98,7 @@ void pool_stop(struct pool *p)
     free(p->slots[i].buf);
   free(p->slots);
   free(p->threads);
+  free(p->down);
   pthread_cond_destroy(&p->cv);
   pthread_mutex_destroy(&p->mu);
   memset(p, 0, sizeof(*p));
@@ -111,6 +113,27 @@ static bool retryable(grpc_status_code code)
          code == GRPC_STATUS_RESOURCE_EXHAUSTED || code == GRPC_STATUS_ABORTED;
 }
 
+/* The t-th node to try for s: from s->first on around the list, those
+ * not found unreachable first, then the others. */
+static size_t pick(struct pool *p, const struct pool_slot *s, unsigned t)
+{
+  size_t want = t % p->nnodes, idx = s->first % p->nnodes;
+  pthread_mutex_lock(&p->mu);
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t k = 0; k < p->nnodes; k++) {
+      size_t i = (s->first + k) % p->nnodes;
+      if (p->down[i] != (pass == 1))
+        continue;
+      if (want-- == 0) {
+        idx = i;
+        goto out;
+      }
+    }
+out:
+  pthread_mutex_unlock(&p->mu);
+  return idx;
+}
+
 grpc_status_code pool_call(struct pool *p, grpc_completion_queue *cq,
                            struct pool_slot *s, const char *method,
                            const ProtobufCMessage *req,
@@ -119,7 +142,8 @@ grpc_status_code pool_call(struct pool *p, grpc_completion_queue *cq,
 {
   memset(res, 0, sizeof(*res));
   for (unsigned t = 0; t < POOL_TRIES; t++) {
-    const char *to = p->nodes[(s->first + t) % p->nnodes];
+    size_t idx = pick(p, s, t);
+    const char *to = p->nodes[idx];
     struct rpc_req r = {.target = to,
                         .method = method,
                         .msg = req,
@@ -128,12 +152,19 @@ grpc_status_code pool_call(struct pool *p, grpc_completion_queue *cq,
     snprintf(s->addr, sizeof(s->addr), "%s", to);
     rpc_client_call_sync_on(p->rpc, cq, &r, res);
     s->st = res->status;
-    if (res->status.code == GRPC_STATUS_OK || !retryable(res->status.code) ||
-        t + 1 == POOL_TRIES)
+    grpc_status_code code = res->status.code;
+    if (code == GRPC_STATUS_OK || !retryable(code) || t + 1 == POOL_TRIES)
       break;
     rpc_result_clear(res);
+    bool unreachable = code == GRPC_STATUS_UNAVAILABLE && !res->status.remote;
+    if (unreachable) { /* every later chunk tries it last */
+      pthread_mutex_lock(&p->mu);
+      p->down[idx] = true;
+      pthread_mutex_unlock(&p->mu);
+      continue; /* the next node at once */
+    }
     struct timespec pause = {0, (long)(100 + 200 * t) * 1000000L};
-    nanosleep(&pause, NULL);
+    nanosleep(&pause, NULL); /* busy or changing: a moment */
   }
   return res->status.code;
 }

@@ -26,7 +26,7 @@ struct pool_slot {
   int rc;               /* with POOL_DONE: 0 or an exit code */
   struct rpc_status st; /* the failed call's status (rc set) */
   char addr[64];        /* the node it went to */
-  char err[160];        /* a local failure's reason ("" for st) */
+  char err[256];        /* a local failure's reason ("" for st) */
 };
 
 struct pool;
@@ -48,6 +48,7 @@ struct pool {
   void *ud;           /* the transfer's */
   const char **nodes; /* the nodes calls go to */
   size_t nnodes;
+  bool *down; /* nnodes flags: found unreachable, tried last (under mu) */
   int64_t timeout_ms; /* each call's deadline */
 };
 

@@ -28,6 +28,8 @@ struct chan {
   grpc_channel *ch;
   struct reg_method *regs;
   size_t nregs, regs_cap;
+  unsigned calls; /* started on it and not yet freed */
+  bool retired;   /* forgotten: freed with its last call */
   struct chan *next;
 };
 
@@ -42,6 +44,7 @@ struct out_call {
   grpc_slice details;
   const char *error_string;
   const ProtobufCMessageDescriptor *resp_desc;
+  struct chan *chan; /* the channel the call runs on (counted in calls) */
   rpc_done_cb cb;
   void *ud;
   struct out_call *prev, *next;
@@ -94,7 +97,7 @@ fail:
 /* Finds or makes the channel to target and the registered handle for
  * method. Called with c->lock held. */
 static int chan_get(struct rpc_client *c, const char *target,
-                    const char *method, grpc_channel **ch, void **handle)
+                    const char *method, struct chan **kout, void **handle)
 {
   struct chan *k;
   for (k = c->chans; k; k = k->next)
@@ -128,7 +131,7 @@ static int chan_get(struct rpc_client *c, const char *target,
   }
   for (size_t i = 0; i < k->nregs; i++) {
     if (k->regs[i].path == method || strcmp(k->regs[i].path, method) == 0) {
-      *ch = k->ch;
+      *kout = k;
       *handle = k->regs[i].handle;
       return 0;
     }
@@ -145,7 +148,7 @@ static int chan_get(struct rpc_client *c, const char *target,
   if (!h)
     return CHORD_EINVAL;
   k->regs[k->nregs++] = (struct reg_method){method, h};
-  *ch = k->ch;
+  *kout = k;
   *handle = h;
   return 0;
 }
@@ -165,8 +168,12 @@ void rpc_client_forget(struct rpc_client *c, const char *target)
     if (strcmp((*pp)->target, target) == 0) {
       struct chan *k = *pp;
       *pp = k->next;
-      /* Calls in flight keep their own reference to the channel. */
-      chan_free(k);
+      /* Destroying a channel cancels the calls on it ("Channel
+       * Destroyed"): one with calls under way goes with its last. */
+      if (k->calls)
+        k->retired = true;
+      else
+        chan_free(k);
       break;
     }
   }
@@ -177,6 +184,13 @@ static void out_free(struct out_call *oc)
 {
   if (oc->call)
     grpc_call_unref(oc->call);
+  if (oc->chan) {
+    struct rpc_client *c = oc->cli;
+    pthread_mutex_lock(&c->lock);
+    if (--oc->chan->calls == 0 && oc->chan->retired)
+      chan_free(oc->chan);
+    pthread_mutex_unlock(&c->lock);
+  }
   if (oc->send)
     grpc_byte_buffer_destroy(oc->send);
   if (oc->recv)
@@ -193,7 +207,7 @@ static void out_free(struct out_call *oc)
 static int out_start(struct rpc_client *c, struct out_call *oc,
                      const struct rpc_req *r, grpc_completion_queue *cq)
 {
-  grpc_channel *ch;
+  struct chan *k;
   void *handle;
   grpc_op ops[6];
   size_t n = 0;
@@ -202,12 +216,16 @@ static int out_start(struct rpc_client *c, struct out_call *oc,
   if (!r->target || !r->method || (!r->msg && !r->raw))
     return CHORD_EINVAL;
   pthread_mutex_lock(&c->lock);
-  rc = chan_get(c, r->target, r->method, &ch, &handle);
+  rc = chan_get(c, r->target, r->method, &k, &handle);
   if (!rc) {
     oc->call = grpc_channel_create_registered_call(
-        ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, handle, r->deadline, NULL);
+        k->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, handle, r->deadline, NULL);
     if (!oc->call)
       rc = CHORD_EINTERNAL;
+  }
+  if (!rc) {
+    k->calls++;
+    oc->chan = k;
   }
   pthread_mutex_unlock(&c->lock);
   if (rc)
