@@ -309,6 +309,8 @@ static void node_setup(uint8_t how, uint8_t how2)
   n->o.replicas = 1 + (how >> 2 & 3) % 3;
   n->o.repair_ms = 1000;
   n->o.tomb_grace_ms = 1000;
+  n->o.chunk_grace_ms = 1000;
+  n->o.max_object = (uint64_t)1 << 30;
   n->o.store_kind = "mem";
   peer_at(&n->self, 0);
   n->store = store_open_mem();
@@ -323,6 +325,7 @@ static void node_setup(uint8_t how, uint8_t how2)
   membership_init(&n->mem, &n->d.loop, n);
   maintain_init(&n->maintain, &n->d.loop, n);
   repair_init(&n->repair, &n->d.loop, n);
+  chunk_gc_init(&n->chunk_gc, &n->d.loop, n);
   pull_init(&n->pull, &n->d.loop);
   n->pull.timer.data = n;
   uv_timer_init(&n->d.loop, &n->leave_timer);
@@ -387,6 +390,7 @@ static void node_teardown(void)
   FUZZ_CHECK(!stopped, "a request stopped the node");
   handoff_clear(&n->give);
   repair_close(&n->repair);
+  chunk_gc_close(&n->chunk_gc);
   pull_close(&n->pull);
   ring_close(&n->ring);
   store_close(n->store);

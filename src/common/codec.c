@@ -136,7 +136,10 @@ int codec_decode_bytes(const uint8_t *data, size_t len,
                        const ProtobufCMessageDescriptor *desc,
                        ProtobufCMessage **out)
 {
+  static const uint8_t none[1];
   *out = NULL;
+  if (!data && len == 0)
+    data = none; /* an empty bytes field: no pointer arithmetic on NULL */
   ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, data);
   if (!m)
     return CHORD_EINVAL;

@@ -142,6 +142,19 @@ static void test_codec_null_buffer(void **state)
   assert_null(m);
 }
 
+/* An empty bytes field (a manifest's content) comes as NULL and 0: it
+ * decodes to an empty message, with no arithmetic on the NULL pointer. */
+static void test_codec_empty_bytes(void **state)
+{
+  (void)state;
+  ProtobufCMessage *m = NULL;
+  assert_int_equal(
+      codec_decode_bytes(NULL, 0, &chord__v1__manifest__descriptor, &m), 0);
+  assert_non_null(m);
+  assert_int_equal(((Chord__V1__Manifest *)m)->n_chunks, 0);
+  codec_free(m);
+}
+
 static void test_codec_truncated_rejected(void **state)
 {
   (void)state;
@@ -265,6 +278,7 @@ int main(void)
       cmocka_unit_test(test_codec_empty_message),
       cmocka_unit_test(test_codec_repeated_nodes),
       cmocka_unit_test(test_codec_null_buffer),
+      cmocka_unit_test(test_codec_empty_bytes),
       cmocka_unit_test(test_codec_truncated_rejected),
       cmocka_unit_test(test_codec_garbage_never_crashes),
       cmocka_unit_test(test_codec_string_checks),
