@@ -150,7 +150,7 @@ static int read_full(int fd, uint8_t *buf, size_t len, size_t *got)
 /* ---- write ----------------------------------------------------------------
  */
 
-static int write_chunk(struct pool *p, grpc_completion_queue *cq,
+static int write_chunk(struct pool *p, struct pool_worker *w,
                        struct pool_slot *s)
 {
   struct xfer *x = p->ud;
@@ -174,7 +174,7 @@ static int write_chunk(struct pool *p, grpc_completion_queue *cq,
   f.content.len = s->len;
   req.file = &f;
   grpc_status_code code =
-      pool_call(p, cq, s, NODE_WRITE, &req.base,
+      pool_call(p, w, s, NODE_WRITE, &req.base,
                 &chord__v1__write_response__descriptor, &res);
   rpc_result_clear(&res);
   free(cname);

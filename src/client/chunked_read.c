@@ -22,7 +22,7 @@
 #define NODE_READ "/chord.v1.Node/Read"
 #define HASH_LEN CHUNKED_HASH_LEN
 
-static int read_chunk(struct pool *p, grpc_completion_queue *cq,
+static int read_chunk(struct pool *p, struct pool_worker *w,
                       struct pool_slot *s)
 {
   struct xfer *x = p->ud;
@@ -43,7 +43,7 @@ static int read_chunk(struct pool *p, grpc_completion_queue *cq,
                                                 x->name, strlen(x->name)));
   req.name = cname;
   grpc_status_code code =
-      pool_call(p, cq, s, NODE_READ, &req.base,
+      pool_call(p, w, s, NODE_READ, &req.base,
                 &chord__v1__read_response__descriptor, &res);
   const Chord__V1__ReadResponse *r = (const Chord__V1__ReadResponse *)res.resp;
   if (code == GRPC_STATUS_NOT_FOUND) {

@@ -12,12 +12,22 @@
 
 #include "client/output.h"
 
-#define POOL_TRIES 4 /* calls per chunk, over different nodes */
+#define POOL_TRIES 4      /* calls per chunk, over different nodes */
+#define POOL_PER_CLIENT 4 /* workers sharing one client's connections */
+
+struct worker_arg {
+  struct pool *p;
+  unsigned id;
+};
 
 static void *worker_main(void *arg)
 {
-  struct pool *p = arg;
-  grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+  struct worker_arg *wa = arg;
+  struct pool *p = wa->p;
+  struct pool_worker w = {p->clients[wa->id / POOL_PER_CLIENT],
+                          grpc_completion_queue_create_for_pluck(NULL)};
+  grpc_completion_queue *cq = w.cq;
+  free(wa);
   pthread_mutex_lock(&p->mu);
   for (;;) {
     struct pool_slot *s = NULL;
@@ -32,7 +42,7 @@ static void *worker_main(void *arg)
     }
     s->state = POOL_BUSY;
     pthread_mutex_unlock(&p->mu);
-    int rc = p->work(p, cq, s);
+    int rc = p->work(p, &w, s);
     pthread_mutex_lock(&p->mu);
     s->rc = rc;
     s->state = POOL_DONE;
@@ -49,8 +59,10 @@ static void *worker_main(void *arg)
 int pool_start(struct pool *p, struct chordctl *ctl, unsigned n, size_t cap,
                pool_work_cb work, void *ud)
 {
+  struct rpc_client_opts o = {.max_message = CHORDCTL_MAX_MESSAGE,
+                              .auth = &ctl->auth};
   p->n = n;
-  p->rpc = ctl->rpc;
+  p->nclients = (n + POOL_PER_CLIENT - 1) / POOL_PER_CLIENT;
   p->work = work;
   p->ud = ud;
   p->timeout_ms = ctl->timeout_ms;
@@ -59,8 +71,12 @@ int pool_start(struct pool *p, struct chordctl *ctl, unsigned n, size_t cap,
   p->slots = calloc(n, sizeof(*p->slots));
   p->threads = calloc(n, sizeof(*p->threads));
   p->down = calloc(p->nnodes ? p->nnodes : 1, sizeof(*p->down));
-  if (!p->slots || !p->threads || !p->down)
+  p->clients = calloc(p->nclients, sizeof(*p->clients));
+  if (!p->slots || !p->threads || !p->down || !p->clients)
     goto fail;
+  for (unsigned i = 0; i < p->nclients; i++)
+    if (!(p->clients[i] = rpc_client_create(NULL, &o)))
+      goto fail;
   for (unsigned i = 0; i < n; i++) {
     p->slots[i].buf = malloc(cap ? cap : 1);
     p->slots[i].cap = cap;
@@ -68,8 +84,15 @@ int pool_start(struct pool *p, struct chordctl *ctl, unsigned n, size_t cap,
       goto fail;
   }
   for (unsigned i = 0; i < n; i++) {
-    if (pthread_create(&p->threads[i], NULL, worker_main, p))
+    struct worker_arg *wa = malloc(sizeof(*wa));
+    if (!wa)
       goto fail;
+    wa->p = p;
+    wa->id = i;
+    if (pthread_create(&p->threads[i], NULL, worker_main, wa)) {
+      free(wa);
+      goto fail;
+    }
     p->started++;
   }
   return 0;
@@ -97,6 +120,10 @@ void pool_stop(struct pool *p)
   for (unsigned i = 0; p->slots && i < p->n; i++)
     free(p->slots[i].buf);
   free(p->slots);
+  for (unsigned i = 0; p->clients && i < p->nclients; i++)
+    if (p->clients[i])
+      rpc_client_shutdown(p->clients[i], NULL, NULL);
+  free(p->clients);
   free(p->threads);
   free(p->down);
   pthread_cond_destroy(&p->cv);
@@ -134,7 +161,7 @@ out:
   return idx;
 }
 
-grpc_status_code pool_call(struct pool *p, grpc_completion_queue *cq,
+grpc_status_code pool_call(struct pool *p, struct pool_worker *w,
                            struct pool_slot *s, const char *method,
                            const ProtobufCMessage *req,
                            const ProtobufCMessageDescriptor *desc,
@@ -150,7 +177,7 @@ grpc_status_code pool_call(struct pool *p, grpc_completion_queue *cq,
                         .resp_desc = desc,
                         .deadline = rpc_deadline_in(p->timeout_ms)};
     snprintf(s->addr, sizeof(s->addr), "%s", to);
-    rpc_client_call_sync_on(p->rpc, cq, &r, res);
+    rpc_client_call_sync_on(w->rpc, w->cq, &r, res);
     s->st = res->status;
     grpc_status_code code = res->status.code;
     if (code == GRPC_STATUS_OK || !retryable(code) || t + 1 == POOL_TRIES)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* chordctl's private header for its transfer pool: a window of chunk
  * buffers (slots) and one worker thread per slot, each with its own
- * completion queue over chordctl's shared RPC client (one connection per
- * node), that run a callback on every slot the main thread marks ready. */
+ * completion queue, over a few RPC clients, that run a callback on every
+ * slot the main thread marks ready. */
 #ifndef CHORD_CLIENT_POOL_H
 #define CHORD_CLIENT_POOL_H
 
@@ -30,9 +30,16 @@ struct pool_slot {
 };
 
 struct pool;
-/* Works on slot s on a worker thread, whose calls wait on cq (for
- * pool_call): 0 or an exit code. */
-typedef int (*pool_work_cb)(struct pool *p, grpc_completion_queue *cq,
+/* One worker's own: the client its calls go through and the completion
+ * queue they wait on (one queue takes at most 6 waiting threads). */
+struct pool_worker {
+  struct rpc_client *rpc;
+  grpc_completion_queue *cq;
+};
+
+/* Works on slot s on a worker thread (w for pool_call): 0 or an exit
+ * code. */
+typedef int (*pool_work_cb)(struct pool *p, struct pool_worker *w,
                             struct pool_slot *s);
 
 struct pool {
@@ -41,8 +48,13 @@ struct pool {
   struct pool_slot *slots;
   unsigned n; /* slots = workers */
   pthread_t *threads;
-  struct rpc_client *rpc; /* chordctl's, shared by the workers */
-  unsigned started;       /* threads running */
+  /* RPC clients, each a connection per node, shared by POOL_PER_CLIENT
+   * workers: one connection for the whole window halved the throughput
+   * (one HTTP/2 stream of big messages after another), one per worker
+   * multiplied the connections by the window. */
+  struct rpc_client **clients;
+  unsigned nclients;
+  unsigned started; /* threads running */
   bool stop;
   pool_work_cb work;
   void *ud;           /* the transfer's */
@@ -63,7 +75,7 @@ void pool_stop(struct pool *p);
  * backing off) while the failure is one another node or a moment may
  * cure. Fills s->st
  * and s->addr. Returns the final status code. Worker thread. */
-grpc_status_code pool_call(struct pool *p, grpc_completion_queue *cq,
+grpc_status_code pool_call(struct pool *p, struct pool_worker *w,
                            struct pool_slot *s, const char *method,
                            const ProtobufCMessage *req,
                            const ProtobufCMessageDescriptor *desc,
