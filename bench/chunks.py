@@ -46,8 +46,8 @@ progress on standard error. Stdlib and the binaries only; no pass/fail.
         [--stream 10G] [--no-matrix] [--tmp /tmp] [--keep-logs]
         [--node-args "--hop-timeout 10s"] [--ctl-args "--timeout 60s"]
 
-A full run (1 GiB, 3 rounds) on 2 cores took 18 minutes (8 of its 36
-runs failing early); --quick (64 MiB, 1 round) about 1; --stream 10G
+A full run (1 GiB, 3 rounds) on 2 cores takes 18 to 32 minutes (on the
+code before 8671523, 8 of its 36 runs failed early: see BENCHMARKS.md); --quick (64 MiB, 1 round) about 1; --stream 10G
 about 7 (it needs 4 x 10 GiB free for R=3).
 """
 import argparse
