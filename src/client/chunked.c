@@ -204,8 +204,10 @@ static struct pool_slot *free_slot(struct pool *p, const char *what, int *rc)
   }
 }
 
-/* Waits until every slot is done; the first failure's exit code, or 0. */
-static int drain(struct pool *p, const char *what)
+/* Waits until every slot is done; the first failure's exit code, or 0.
+ * With failed (a failure already reported) it reports nothing more:
+ * chordctl says one sentence. */
+static int drain(struct pool *p, const char *what, bool failed)
 {
   struct xfer *x = p->ud;
   int rc = 0;
@@ -216,7 +218,7 @@ static int drain(struct pool *p, const char *what)
       struct pool_slot *s = &p->slots[i];
       if (s->state == POOL_READY || s->state == POOL_BUSY)
         busy = true;
-      else if (s->state == POOL_DONE && s->rc && !rc)
+      else if (s->state == POOL_DONE && s->rc && !rc && !failed)
         rc = chunked_slot_error(x->ctl, what, s);
     }
     if (!busy)
@@ -374,7 +376,7 @@ static int send_chunks(struct xfer *x, struct pool *p, int fd, const char *what,
     if (curn < chunk)
       nxtn = 0; /* the last chunk was short: the input ended */
   }
-  int drc = drain(p, what);
+  int drc = drain(p, what, rc != 0);
   if (!rc)
     rc = drc;
   progress_end(&pr);
