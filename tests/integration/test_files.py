@@ -651,7 +651,9 @@ class FilesTest(T.ClusterTest):
         rng = random.Random(505)
         self.c = cluster()
         ids = fixed_ids(51, 3)
-        gc = ["--chunk-grace", "500ms"]  # chunks written below go soon after
+        # Chunks written below go soon after their file; the grace period
+        # must still outlast a chunked write (9/10 of it) on a slow run.
+        gc = ["--chunk-grace", "%dms" % (2000 * T.SLOW)]
         small = self.c.add_node(ids[0], extra=["--max-file-size", "1M"] + gc)
         others = [self.c.add_node(i, extra=gc) for i in ids[1:]]
         nodes = [small] + others
