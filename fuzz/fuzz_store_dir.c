@@ -171,7 +171,11 @@ static void check_store(const char *fname, bool valid, const uint8_t *f,
   int rc = store_get(s, &key, &e);
   FUZZ_CHECK(valid ? rc == 0 : rc == CHORD_ENOTFOUND, "store_get");
   if (valid) {
-    struct store__meta m = {e->version, e->len, e->deleted};
+    struct store__meta m = {.version = e->version,
+                            .len = e->len,
+                            .deleted = e->deleted,
+                            .manifest = e->manifest,
+                            .chunk = e->chunk};
     check_entry(e, &m, f, n, fname);
     store_entry_unref(e);
   }

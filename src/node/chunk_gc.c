@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "chord/v1/node.pb-c.h"
 #include "common/codec.h"
@@ -37,13 +36,6 @@ struct list_job {
 };
 
 static void next_file(struct node *n);
-
-static uint64_t now_us(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void items_free(struct gc_item *items, size_t n)
 {
@@ -198,7 +190,7 @@ static void on_file_read(struct rpc_result *r, void *ud)
       (const Chord__V1__ReadResponse *)r->resp;
   Chord__V1__Manifest *m = NULL;
   uint8_t *listed = NULL;
-  uint64_t cutoff = now_us() - n->o.chunk_grace_ms * 1000u;
+  uint64_t cutoff = node_wall_us() - n->o.chunk_grace_ms * 1000u;
   bool known = false;
 
   if (n->d.stopping) {
@@ -275,7 +267,7 @@ static void on_timer(uv_timer_t *t)
 {
   struct node *n = t->data;
   struct chunk_gc *g = &n->chunk_gc;
-  uint64_t grace_us = n->o.chunk_grace_ms * 1000u, now = now_us();
+  uint64_t grace_us = n->o.chunk_grace_ms * 1000u, now = node_wall_us();
   struct list_job *lj;
   if (g->running || n->d.stopping || n->state != NODE_JOINED || now <= grace_us)
     return;

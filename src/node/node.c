@@ -68,11 +68,16 @@ void node_peer_failed(struct node *n, const struct chord_peer *p)
   rpc_client_forget(n->d.client, p->addr);
 }
 
-uint64_t node_version_next(struct node *n)
+uint64_t node_wall_us(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  uint64_t v = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t node_version_next(struct node *n)
+{
+  uint64_t v = node_wall_us();
   if (v <= n->last_version && n->last_version < UINT64_MAX)
     v = n->last_version + 1; /* peers' versions are checked (transfer.c) */
   n->last_version = v;

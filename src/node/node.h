@@ -90,6 +90,8 @@ void node_ring_changed(struct node *n, const struct chord_peer *old_pred,
                        const struct chord_peer *old_succ);
 /* A call to p found it unreachable: routing skips it from now on. */
 void node_peer_failed(struct node *n, const struct chord_peer *p);
+/* The wall clock in microseconds since the epoch: what versions are. */
+uint64_t node_wall_us(void);
 /* A new write's version: above the clock and every version seen. */
 uint64_t node_version_next(struct node *n);
 /* Raises the version floor to v (a version stored here). */

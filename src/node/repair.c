@@ -542,11 +542,8 @@ static void purge_done(struct job *j)
 
 static void purge_start(struct node *n)
 {
-  struct timespec ts;
-  uint64_t now_us, grace_us = n->o.tomb_grace_ms * 1000u;
+  uint64_t now_us = node_wall_us(), grace_us = n->o.tomb_grace_ms * 1000u;
   struct step *s;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  now_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
   if (now_us <= grace_us || !(s = calloc(1, sizeof(*s))))
     return;
   s->maxv = now_us - grace_us;

@@ -3,7 +3,6 @@
  * routed along the ring; where this node owns the key, owner.c serves it. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "chord/v1/node.pb-c.h"
 #include "common/codec.h"
@@ -19,13 +18,6 @@
  * over) is honoured only from ring members, callers with the cluster
  * token: a client cannot steer a file to a node that does not own it. */
 
-static uint64_t now_us(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* A manifest written (File.manifest) must be one this node would follow:
  * false after answering why not. */
 static bool manifest_ok(struct node *n, struct rpc_srv_call *call,
@@ -35,7 +27,7 @@ static bool manifest_ok(struct node *n, struct rpc_srv_call *call,
   struct manifest_limits lim = {
       .max_object = n->o.max_object,
       .max_chunk = n->o.max_file,
-      .now_us = now_us(),
+      .now_us = node_wall_us(),
       .grace_us = manifest_write_limit_us(n->o.chunk_grace_ms * 1000)};
   const char *why = "the manifest does not decode";
   int rc = codec_decode_bytes(f->content.data, f->content.len,
