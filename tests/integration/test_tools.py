@@ -7,6 +7,7 @@ import pty
 import random
 import subprocess
 import threading
+import time
 import unittest
 
 import chordtest as T
@@ -50,7 +51,10 @@ class ToolsTest(T.ClusterTest):
 
     def on_terminal(self, args, data):
         """Runs chordctl with standard error on a pseudo-terminal; returns
-        (exit code, stdout, what the terminal showed)."""
+        (exit code, stdout, what the terminal showed).  Standard input is
+        fed and standard output drained at a slow pace (64 KiB every 10 ms),
+        so that the transfer lasts for several redraws however fast the
+        machine is."""
         master, slave = pty.openpty()
         try:
             p = subprocess.Popen([os.path.join(T.BIN, "chordctl"),
@@ -59,7 +63,7 @@ class ToolsTest(T.ClusterTest):
                                  stderr=slave)
             os.close(slave)
             slave = None
-            shown = bytearray()
+            shown, out = bytearray(), bytearray()
 
             def drain():
                 while True:
@@ -71,19 +75,40 @@ class ToolsTest(T.ClusterTest):
                         return
                     shown.extend(chunk)
 
-            t = threading.Thread(target=drain)
-            t.start()
-            out, _ = p.communicate(data, timeout=120 * T.SLOW)
-            t.join(30)
-            return p.returncode, out, bytes(shown)
+            def feed():
+                try:
+                    for k in range(0, len(data or b""), 65536):
+                        p.stdin.write(data[k:k + 65536])
+                        p.stdin.flush()
+                        time.sleep(0.01)
+                except BrokenPipeError:
+                    pass
+                finally:
+                    p.stdin.close()
+
+            def collect():
+                while True:
+                    chunk = p.stdout.read1(65536)
+                    if not chunk:
+                        return
+                    out.extend(chunk)
+                    time.sleep(0.01)
+
+            threads = [threading.Thread(target=f) for f in (drain, feed, collect)]
+            for t in threads:
+                t.start()
+            code = p.wait(timeout=120 * T.SLOW)
+            for t in threads:
+                t.join(30)
+            return code, bytes(out), bytes(shown)
         finally:
             if slave is not None:
                 os.close(slave)
             os.close(master)
 
     def test_progress_line_on_a_terminal_only(self):
-        # A transfer long enough for several redraws (every 200 ms): small
-        # chunks, one in flight.
+        # A transfer paced by on_terminal to last over a second: several
+        # redraws (every 200 ms) of small chunks, one in flight.
         data = random.Random(7).randbytes(6 << 20)
         slow = ["--chunk-size", "16K", "--window", "1"]
         code, out, shown = self.on_terminal(slow + ["write", "prog"], data)
