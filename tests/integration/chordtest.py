@@ -285,15 +285,25 @@ class Node(Proc):
                  "%s to listen" % self.addr, step=0.01)
         self.stub = NG.NodeStub(self.stub_channel(self.addr))
 
-    def status(self, all_fingers=False, timeout=3):
+    def status(self, all_fingers=False, timeout=3, wait_for_ready=None):
         return self.stub.Status(N.StatusRequest(all_fingers=all_fingers),
-                                timeout=timeout * SLOW)
+                                timeout=timeout * SLOW,
+                                wait_for_ready=wait_for_ready)
 
     def joined(self):
         try:
-            return self.status(timeout=1).joined
+            return self.joined_or_raise()
         except grpc.RpcError:
             return False
+
+    def joined_or_raise(self):
+        # wait_for_ready: grpcio 1.51 moves a connection attempt on only
+        # while some call waits on the channel.  A fail-fast call (the
+        # default) returns at once while the channel is in backoff, so a
+        # loop of them left a channel to a slow (sanitizer, TLS) node
+        # stuck for minutes in CI with "tcp handshaker shutdown", though
+        # the node answered every other client.
+        return self.status(timeout=1, wait_for_ready=True).joined
 
 
 class Cluster:
@@ -357,7 +367,8 @@ class Cluster:
 
     def wait_joined(self, nodes, timeout=30):
         for n in nodes:
-            wait_for(n.joined, timeout, "%s to join" % n.addr)
+            # A timeout names the last error the calls met.
+            wait_for(n.joined_or_raise, timeout, "%s to join" % n.addr)
             assert n.alive(), n.log()
 
     def live(self):
