@@ -25,12 +25,21 @@
  * manifest, with room for the envelope. */
 #define CHORDCTL_MAX_MESSAGE (((size_t)64 << 20) + ((size_t)1 << 20))
 
+/* The deadline of a call that sends bytes of message: --timeout, plus a
+ * second per MiB, so that a big file on a slow link or a loaded ring is
+ * given time to cross rather than failed for its size. */
+static inline int64_t chordctl_call_ms(int64_t timeout_ms, size_t bytes)
+{
+  return timeout_ms + (int64_t)(bytes >> 20) * 1000;
+}
+
 /* The program's state, from the global flags to the RPC client. */
 struct chordctl {
   const char *supernode;      /* HOST:PORT of the supernode */
   bool supernode_from_env;    /* supernode came from CHORD_SUPERNODE */
   const char *node;           /* --node: serve every call; NULL = ask */
   int64_t timeout_ms;         /* deadline of each call, milliseconds */
+  int64_t last_call_ms;       /* the deadline the last call was given */
   uint64_t max_size;          /* largest file (whole object) sent or read */
   uint64_t chunk_size;        /* --chunk-size: bytes per chunk */
   unsigned window;            /* --window: chunks in flight */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "chord/v1/supernode.pb-c.h"
-#include "client/escape.h"
+#include "common/escape.h"
 #include "client/output.h"
 #include "common/addr.h"
 
@@ -16,19 +16,22 @@
 #define GET_NODE_TRIES 3 /* GetNode calls made to find another node */
 
 /* Makes one blocking call of method with request req on target, with the
- * --timeout deadline, through ctl->rpc. Always fills *res (the caller
- * clears it with rpc_result_clear): on GRPC_STATUS_OK res->resp is the
- * response decoded with desc. Returns res->status.code. Main thread. */
+ * --timeout deadline (a second more per MiB of req), through ctl->rpc. Always
+ * fills *res (the caller clears it with rpc_result_clear): on GRPC_STATUS_OK
+ * res->resp is the response decoded with desc. Returns res->status.code. Main
+ * thread. */
 grpc_status_code cluster_call(struct chordctl *ctl, const char *target,
                               const char *method, const ProtobufCMessage *req,
                               const ProtobufCMessageDescriptor *desc,
                               struct rpc_result *res)
 {
+  ctl->last_call_ms = chordctl_call_ms(ctl->timeout_ms,
+                                       protobuf_c_message_get_packed_size(req));
   struct rpc_req r = {.target = target,
                       .method = method,
                       .msg = req,
                       .resp_desc = desc,
-                      .deadline = rpc_deadline_in(ctl->timeout_ms)};
+                      .deadline = rpc_deadline_in(ctl->last_call_ms)};
   rpc_client_call_sync(ctl->rpc, &r, res);
   return res->status.code;
 }

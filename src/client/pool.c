@@ -171,11 +171,13 @@ grpc_status_code pool_call(struct pool *p, struct pool_worker *w,
   for (unsigned t = 0; t < POOL_TRIES; t++) {
     size_t idx = pick(p, s, t);
     const char *to = p->nodes[idx];
-    struct rpc_req r = {.target = to,
-                        .method = method,
-                        .msg = req,
-                        .resp_desc = desc,
-                        .deadline = rpc_deadline_in(p->timeout_ms)};
+    struct rpc_req r = {
+        .target = to,
+        .method = method,
+        .msg = req,
+        .resp_desc = desc,
+        .deadline = rpc_deadline_in(chordctl_call_ms(
+            p->timeout_ms, protobuf_c_message_get_packed_size(req)))};
     snprintf(s->addr, sizeof(s->addr), "%s", to);
     rpc_client_call_sync_on(w->rpc, w->cq, &r, res);
     s->st = res->status;

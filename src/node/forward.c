@@ -23,6 +23,7 @@ struct fwd {
   const ProtobufCMessage *msg;
   const ProtobufCMessage *orig; /* the request as it came (lives as in) */
   const ProtobufCFieldDescriptor *direct_field;
+  uint64_t size_ms;  /* forward_size_ms of the message */
   unsigned attempts; /* hops tried */
   uv_timer_t pause;  /* before a retry after a failure further on */
   bool has_timer;
@@ -71,11 +72,16 @@ int64_t forward_budget_ms(gpr_timespec in_deadline, uint64_t hop_ms,
   return ms < 1 ? 1 : ms;
 }
 
-static gpr_timespec forward_deadline(const struct rpc_srv_call *call,
-                                     const struct forward_opts *o)
+uint64_t forward_size_ms(uint64_t len)
 {
-  return rpc_deadline_in(
-      forward_budget_ms(rpc_srv_deadline(call), o->hop_ms, o->cap_ms));
+  return (len >> 20) * 1000;
+}
+
+static gpr_timespec forward_deadline(const struct fwd *f)
+{
+  return rpc_deadline_in(forward_budget_ms(rpc_srv_deadline(f->in),
+                                           f->o.hop_ms + f->size_ms,
+                                           f->o.cap_ms + f->size_ms));
 }
 
 static void fwd_done(struct rpc_result *r, void *ud);
@@ -86,7 +92,7 @@ static int fwd_start(struct fwd *f)
   struct rpc_req r = {.target = f->to.addr,
                       .method = rpc_srv_method(f->in),
                       .msg = f->msg,
-                      .deadline = forward_deadline(f->in, &f->o)};
+                      .deadline = forward_deadline(f)};
   f->attempts++;
   return rpc_client_call(f->c, &r, fwd_done, f);
 }
@@ -297,6 +303,7 @@ bool forward_wait(struct rpc_client *c, struct rpc_srv_call *call,
   f->c = c;
   f->o = *o;
   f->orig = req;
+  f->size_ms = forward_size_ms(protobuf_c_message_get_packed_size(req));
   f->rq = *rq;
   f->attempts = 1;
   if (!fwd_retry_later(f)) {
@@ -317,6 +324,7 @@ void forward_send(struct rpc_client *c, struct rpc_srv_call *call,
   if (!f)
     return;
   f->msg = msg;
+  f->size_ms = forward_size_ms(protobuf_c_message_get_packed_size(msg));
   f->o.reroute = NULL; /* the message is only borrowed */
   fwd_go(f);           /* no copy: a failed hop is reported, not retried */
 }
@@ -343,6 +351,7 @@ void forward_next(struct rpc_client *c, struct rpc_srv_call *call,
   }
   memcpy(f->copy, req, d->sizeof_message);
   f->msg = (const ProtobufCMessage *)f->copy;
+  f->size_ms = forward_size_ms(protobuf_c_message_get_packed_size(req));
   f->orig = req;
   f->rq = *rq;
   f->direct_field =

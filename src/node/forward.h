@@ -65,5 +65,8 @@ void forward_next(struct rpc_client *c, struct rpc_srv_call *call,
  * hop_ms; cap_ms when it has none. At least 1. */
 int64_t forward_budget_ms(gpr_timespec in_deadline, uint64_t hop_ms,
                           uint64_t cap_ms);
+/* What a message of len bytes adds to a hop's wait: a second per MiB, so
+ * that a big write on a loaded machine is slow, not dead. */
+uint64_t forward_size_ms(uint64_t len);
 
 #endif

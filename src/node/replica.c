@@ -84,9 +84,9 @@ static uint64_t call_ms(const struct fan *f)
 {
   const struct node *n = f->n;
   uint64_t len = f->e ? f->e->len : 0;
-  return (uint64_t)forward_budget_ms(f->deadline,
-                                     n->o.hop_timeout_ms + (len >> 20) * 1000,
-                                     n->o.rpc_timeout_ms + (len >> 20) * 1000);
+  return (uint64_t)forward_budget_ms(
+      f->deadline, n->o.hop_timeout_ms + forward_size_ms(len),
+      n->o.rpc_timeout_ms + forward_size_ms(len));
 }
 
 static bool was_tried(const struct fan *f, const struct chord_id *id)
