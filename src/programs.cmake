@@ -55,7 +55,6 @@ add_executable(chordctl
   src/client/output.c
   src/client/output_ring.c
   src/client/json.c
-  src/client/escape.c
   src/client/pool.c
   src/client/progress.c
   src/client/chunked.c

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "client/escape.h"
+#include "common/escape.h"
 #include "client/output.h"
 #include "common/addr.h"
 #include "common/name.h"

@@ -19,7 +19,7 @@
 
 #include "chord/v1/supernode.pb-c.h"
 #include "client/cluster.h"
-#include "client/escape.h"
+#include "common/escape.h"
 #include "client/fileio.h"
 #include "client/output.h"
 #include "client/pool.h"

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "client/escape.h"
+#include "common/escape.h"
 #include "client/output.h"
 
 /* Says that the step failed on o's file (errno), removes the temporary

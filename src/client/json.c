@@ -6,7 +6,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "client/escape.h"
+#include "common/escape.h"
 
 static void put_string(FILE *f, const char *s, size_t len)
 {

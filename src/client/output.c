@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "client/escape.h"
+#include "common/escape.h"
 #include "client/json.h"
 #include "client/output_internal.h"
 #include "common/addr.h"
@@ -105,7 +105,10 @@ int output_rpc_error(struct chordctl *ctl, const char *what, const char *peer,
     unavailable_reason(reason, sizeof(reason), who, st);
     break;
   case GRPC_STATUS_DEADLINE_EXCEEDED:
-    units_format_duration(dur, sizeof(dur), (uint64_t)ctl->timeout_ms);
+    units_format_duration(dur, sizeof(dur),
+                          (uint64_t)(ctl->last_call_ms > ctl->timeout_ms
+                                         ? ctl->last_call_ms
+                                         : ctl->timeout_ms));
     snprintf(reason, sizeof(reason), "no answer from %s within %s", who, dur);
     break;
   case GRPC_STATUS_CANCELLED:
@@ -134,7 +137,7 @@ int output_rpc_error(struct chordctl *ctl, const char *what, const char *peer,
     snprintf(reason, sizeof(reason), "the call to %s failed", who);
     break;
   }
-  escape_buf(msg, sizeof(msg), st->message, strlen(st->message), false);
+  escape_buf(msg, sizeof(msg), st->message, strlen(st->message), false, false);
   if (strcmp(msg, reason) == 0)
     msg[0] = '\0'; /* "no such file (NOT_FOUND)", not said twice */
   output_error(ctl, "%s%s%s (%s%s%s)", what ? what : "", what ? ": " : "",

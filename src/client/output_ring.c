@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "client/escape.h"
+#include "common/escape.h"
 #include "client/json.h"
 #include "client/output.h"
 #include "client/output_internal.h"

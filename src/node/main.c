@@ -63,8 +63,9 @@ static void usage(FILE *f)
       "  --max-object-size SIZE   largest chunked file accepted (1T)\n"
       "  --join-retries N         attempts to reach the supernode (10)\n"
       "  --join-timeout DURATION  longest wait while others join (120s)\n"
-      "  --log-level LEVEL        debug, info, warn or error (info)\n" AUTH_HELP
-      "  --help, --version\n"
+      "  --log-level LEVEL        debug, info, warn or error (info)\n"
+      "  --log-format FORMAT      text, or json: one object a line "
+      "(text)\n" AUTH_HELP "  --help, --version\n"
       "\n" UNITS_HELP
       "SIGINT/SIGTERM: hand files to the successor, leave, exit 0.\n");
 }
@@ -111,6 +112,7 @@ static int parse_args(struct node *n, int argc, char **argv)
     O_RETRIES,
     O_JOIN_TIMEOUT,
     O_LOG,
+    O_LOG_FORMAT,
     O_HELP,
     O_VERSION,
     O_HOP_TIMEOUT,
@@ -138,6 +140,7 @@ static int parse_args(struct node *n, int argc, char **argv)
       {"join-retries", required_argument, NULL, O_RETRIES},
       {"join-timeout", required_argument, NULL, O_JOIN_TIMEOUT},
       {"log-level", required_argument, NULL, O_LOG},
+      {"log-format", required_argument, NULL, O_LOG_FORMAT},
       {"help", no_argument, NULL, O_HELP},
       {"version", no_argument, NULL, O_VERSION},
       {"hop-timeout", required_argument, NULL, O_HOP_TIMEOUT},
@@ -176,6 +179,7 @@ static int parse_args(struct node *n, int argc, char **argv)
   o->max_object = MANIFEST_DEFAULT_MAX_OBJECT;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     enum log_level lvl;
+    enum log_format fmt;
     int bad = 0;
     switch (c) {
     case O_LISTEN:
@@ -261,6 +265,11 @@ static int parse_args(struct node *n, int argc, char **argv)
       bad = log_level_parse(optarg, &lvl) != 0;
       if (!bad)
         log_set_level(lvl);
+      break;
+    case O_LOG_FORMAT:
+      bad = log_format_parse(optarg, &fmt) != 0;
+      if (!bad)
+        log_set_format(fmt);
       break;
     case O_AUTH:
     case O_AUTH + 1:

@@ -27,7 +27,9 @@ static void usage(FILE *f)
           "  --heartbeat DURATION      heartbeat interval asked of nodes (1s)\n"
           "  --heartbeat-timeout DUR   silence before a node is dropped (4s)\n"
           "  --log-level LEVEL         debug, info, warn or error "
-          "(info)\n" AUTH_HELP "  --help, --version\n"
+          "(info)\n"
+          "  --log-format FORMAT       text, or json: one object a line "
+          "(text)\n" AUTH_HELP "  --help, --version\n"
           "\n" UNITS_HELP);
 }
 
@@ -71,6 +73,7 @@ int main(int argc, char **argv)
     OPT_HB,
     OPT_HB_TIMEOUT,
     OPT_LOG,
+    OPT_LOG_FORMAT,
     OPT_HELP,
     OPT_VERSION,
     OPT_AUTH /* AUTH_NOPTS values from here */
@@ -81,6 +84,7 @@ int main(int argc, char **argv)
       {"heartbeat", required_argument, NULL, OPT_HB},
       {"heartbeat-timeout", required_argument, NULL, OPT_HB_TIMEOUT},
       {"log-level", required_argument, NULL, OPT_LOG},
+      {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
       {"help", no_argument, NULL, OPT_HELP},
       {"version", no_argument, NULL, OPT_VERSION},
       AUTH_LONG_OPTIONS(OPT_AUTH),
@@ -95,6 +99,7 @@ int main(int argc, char **argv)
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     enum log_level lvl;
+    enum log_format fmt;
     switch (c) {
     case OPT_LISTEN: listen = optarg; break;
     case OPT_LEASE:
@@ -115,6 +120,11 @@ int main(int argc, char **argv)
       if (log_level_parse(optarg, &lvl))
         goto bad_value;
       log_set_level(lvl);
+      break;
+    case OPT_LOG_FORMAT:
+      if (log_format_parse(optarg, &fmt))
+        goto bad_value;
+      log_set_format(fmt);
       break;
     case OPT_AUTH:
     case OPT_AUTH + 1:

@@ -5,6 +5,7 @@ import json
 import os
 import pty
 import random
+import signal
 import subprocess
 import threading
 import time
@@ -46,6 +47,44 @@ class ToolsTest(T.ClusterTest):
             c.wait_joined([n])
             r = T.chordctl(["health", n.addr])
             self.assertEqual(r.returncode, 0, r.stderr)
+        finally:
+            c.close()
+
+    def test_json_logs_are_one_object_a_line(self):
+        """--log-format json: every line every daemon writes, gRPC's own
+        debug lines included, is one JSON object with the time, level, tag
+        and message, through a write and read of an odd name and a leave
+        (tests/unit/test_log.c checks the escaping byte by byte)."""
+        c = T.Cluster(sn_args=["--log-format", "json"],
+                      node_args=["--log-format", "json"])
+        try:
+            for _ in range(3):
+                c.add_node()
+            name = 'odd "name"\nINFO  forged line'
+            r = T.chordctl(["write", name], cluster=c, input=b"x")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = T.chordctl(["read", name], cluster=c)
+            self.assertEqual((r.returncode, r.stdout), (0, b"x"), r.stderr)
+            for n in c.nodes:
+                self.assertEqual(n.stop(signal.SIGTERM), 0)
+            tags = {"supernode " + c.sn_addr} | {"node " + n.addr
+                                                 for n in c.nodes}
+            msgs = []
+            for p in [c.sn] + c.nodes:
+                with open(p.log_path, "rb") as f:
+                    lines = f.read().decode("utf-8").splitlines()
+                self.assertGreater(len(lines), 5, p.log_path)
+                for line in lines:
+                    d = json.loads(line)
+                    self.assertEqual(set(d), {"time", "level", "tag", "msg"},
+                                     line)
+                    self.assertIn(d["level"], ("debug", "info", "warn", "error"))
+                    self.assertIn(d["tag"], tags)
+                    self.assertRegex(d["time"],
+                                     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+                    msgs.append(d["msg"])
+            self.assertTrue(any(m.startswith("joined the ring") for m in msgs))
+            self.assertTrue(any(m.startswith("signal 15: leaving") for m in msgs))
         finally:
             c.close()
 

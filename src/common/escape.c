@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* chordctl's escaping of strings from users and peers: quotes, backslashes
- * and control characters are escaped, valid UTF-8 goes through as is. */
-#include "client/escape.h"
+/* Escaping of strings from users and peers, for chordctl's output and the
+ * daemons' JSON log lines: quotes, backslashes and control characters are
+ * escaped, valid UTF-8 goes through as is. */
+#include "common/escape.h"
 
 #include <string.h>
 
@@ -63,11 +64,12 @@ void escape_put(FILE *f, const char *s, size_t len, bool json)
   }
 }
 
-/* Writes s[0..len) escaped for text (and between double quotes when
- * quote) into buf of cap >= 8 bytes, always NUL-terminated; when it does
- * not fit, it is cut at a whole character and ends with "...". Any
- * thread. */
-void escape_buf(char *buf, size_t cap, const char *s, size_t len, bool quote)
+/* Writes s[0..len) escaped for text, or for a JSON string when json (and
+ * between double quotes when quote), into buf of cap >= 8 bytes, always
+ * NUL-terminated; when it does not fit, it is cut at a whole character and
+ * ends with "...". Returns the length written. Any thread. */
+size_t escape_buf(char *buf, size_t cap, const char *s, size_t len, bool quote,
+                  bool json)
 {
   const unsigned char *u = (const unsigned char *)s;
   char e[ESC_MAX];
@@ -76,7 +78,7 @@ void escape_buf(char *buf, size_t cap, const char *s, size_t len, bool quote)
   if (quote)
     buf[pos++] = '"';
   while (i < len) {
-    size_t took = encode_char(u + i, len - i, false, e);
+    size_t took = encode_char(u + i, len - i, json, e);
     size_t el = strlen(e);
     /* Keep room for "...", the closing quote and the NUL. */
     if (pos + el + 5 > cap) {
@@ -91,11 +93,12 @@ void escape_buf(char *buf, size_t cap, const char *s, size_t len, bool quote)
   if (quote)
     buf[pos++] = '"';
   buf[pos] = '\0';
+  return pos;
 }
 
 /* escape_buf with quotes: the form every error message uses for a name, a
  * path or an address that came from outside. cap >= 8. Any thread. */
 void escape_quote(char *buf, size_t cap, const char *s, size_t len)
 {
-  escape_buf(buf, cap, s, len, true);
+  escape_buf(buf, cap, s, len, true, false);
 }
