@@ -118,6 +118,10 @@ class Writer(threading.Thread):
         self.halt = threading.Event()
         self.acked, self.deleted = {}, {}
         self.doubt, self.abandoned, self.vanished = set(), set(), []
+        self.vanished_names = []
+        # Called (outside the lock) with a name whose first delete found
+        # NOT_FOUND: the test records where the file was at that moment.
+        self.on_vanish = None
         self.short_acks = []
         self.errors = {}  # status code name -> count (retried)
         self.writes = 0
@@ -186,8 +190,11 @@ class Writer(threading.Thread):
                             # Nothing deleted it: the acknowledged write is gone.
                             self.vanished.append("%s via %s: %s" % (
                                 name, node.addr, e.details()))
+                            self.vanished_names.append(name)
                         else:
                             self.doubt.add(name)
+                    if first and self.on_vanish:
+                        self.on_vanish(name)
                     return
                 self.note(e)
                 first = False
@@ -359,6 +366,27 @@ class ReplicationTest(T.ClusterTest):
         lock = threading.Lock()
         entries = self.c.live()
         writer = Writer(entries, lock, seed + 1, "loss", delete_frac=0.2)
+        seen_at_vanish = []
+
+        def on_vanish(name):
+            # Who held the file when its delete found nothing: tells a
+            # wrong answer (copies elsewhere) from a loss (no copy).
+            try:
+                hold = T.holdings(self.c, timeout=5)
+                ids = self.c.ids()
+                seen_at_vanish.append("%s: key %s, replica set %s, held live "
+                                      "by %s, tombstoned by %s" % (
+                    name, short(T.sha1_int(name)),
+                    [short(i) for i in T.replica_set(ids, T.sha1_int(name), R)],
+                    sorted(short(i) for i in live_copies(hold, name)),
+                    sorted(short(nid) for nid, h in hold.items()
+                           if T.sha1_int(name) in h and
+                           h[T.sha1_int(name)][1])))
+            except Exception as e:  # a node mid-change: say so, go on
+                seen_at_vanish.append("%s: holdings failed: %r" % (name, e))
+            print("  vanished: " + seen_at_vanish[-1], flush=True)
+
+        writer.on_vanish = on_vanish
         writer.start()
         self.addCleanup(writer.halt.set)
         time.sleep(2 * T.SLOW)
@@ -453,8 +481,12 @@ class ReplicationTest(T.ClusterTest):
         res = read_pass(live, list(acked) + list(deleted), rng)
         lost, back, err = check_reads(res, {k: v[0] for k, v in acked.items()},
                                       deleted)
-        lost += ["%s: NOT_FOUND at its delete (%s)" % (v, "vanished")
-                 for v in writer.vanished]
+        # A file whose delete found nothing: still readable now (a wrong
+        # NOT_FOUND while the ring moved) or gone (a loss). Both fail.
+        later = read_pass(live, writer.vanished_names, rng)
+        lost += ["%s: NOT_FOUND at its delete (%s)" % (
+            v, "readable afterwards" if later[nm][0] else "gone")
+                 for v, nm in zip(writer.vanished, writer.vanished_names)]
         # The read pass loads the nodes: one slow to answer may have been
         # taken for dead for a moment, and its successor given copies
         # (collected again once it answers). Count copies once they settle.
@@ -486,7 +518,8 @@ class ReplicationTest(T.ClusterTest):
                  writer.errors, len(writer.abandoned), len(writer.doubt),
                  len(writer.short_acks), len(stale), len(err)), flush=True)
         print("replication: loss-check schedule %s" % " ".join(done), flush=True)
-        self.assertEqual(lost[:10], [], "%d acknowledged writes lost" % len(lost))
+        self.assertEqual(lost[:10], [], "%d acknowledged writes lost; at the "
+                         "vanishings: %s" % (len(lost), seen_at_vanish))
         self.assertEqual(back[:10], [], "%d acknowledged deletes came back"
                          % len(back))
         self.assertEqual(err[:10], [], "reads of deleted files failed oddly")
