@@ -8,7 +8,9 @@ PKGS=(
   build-essential cmake pkg-config
   libgrpc-dev protobuf-compiler-grpc
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
-  libuv1-dev libssl-dev libcmocka-dev
+  libuv1-dev libssl-dev libcmocka-dev libmicrohttpd-dev
+  # tests/integration/test_metrics.py: a real Prometheus scrapes the ring
+  prometheus
   python3-grpcio python3-grpc-tools python3-protobuf
   clang-format
   # scripts/fuzz.sh: clang 14, and its libFuzzer and sanitizer runtimes

@@ -4,12 +4,14 @@ add_executable(chord-supernode
   src/supernode/main.c
   src/supernode/service.c
   src/supernode/identity.c
-  src/supernode/registry.c)
+  src/supernode/registry.c
+  src/supernode/sn_metrics.c)
 target_link_libraries(chord-supernode PRIVATE chord_common)
 
 # The node's modules, in a library so that unit tests reach them.
 add_library(chord_node STATIC
   src/node/node.c
+  src/node/node_metrics.c
   src/node/jobs.c
   src/node/ring.c
   src/node/route.c

@@ -47,6 +47,10 @@ int daemon_init(struct daemon *d, size_t max_message, const struct auth *auth)
   d->client = rpc_client_create(d->bridge, &co);
   if (!d->client)
     goto fail_server;
+  d->metrics = metrics_new();
+  if (!d->metrics || metrics_add(d->metrics, metrics_process, NULL) ||
+      rpc_server_metrics(d->server, d->metrics))
+    goto fail_client;
   uv_signal_init(&d->loop, &d->sigint);
   uv_signal_init(&d->loop, &d->sigterm);
   d->sigint.data = d->sigterm.data = d;
@@ -54,6 +58,10 @@ int daemon_init(struct daemon *d, size_t max_message, const struct auth *auth)
   uv_signal_start(&d->sigterm, on_signal, SIGTERM);
   return 0;
 
+fail_client:
+  metrics_free(d->metrics);
+  d->metrics = NULL;
+  rpc_client_shutdown(d->client, NULL, NULL);
 fail_server:
   rpc_server_shutdown(d->server, NULL, NULL);
 fail_bridge:
@@ -117,6 +125,16 @@ int daemon_start(struct daemon *d, const char *listen)
   return 0;
 }
 
+int daemon_serve_metrics(struct daemon *d, const char *listen, char *err,
+                         size_t errlen)
+{
+  d->metrics_http = metrics_http_start(d->metrics, listen, err, errlen);
+  if (!d->metrics_http)
+    return CHORD_EINVAL;
+  LOG_INFO("metrics on http://%s/metrics", listen);
+  return 0;
+}
+
 static void on_bridge_done(void *ud)
 {
   (void)ud;
@@ -145,6 +163,9 @@ void daemon_stop(struct daemon *d, int exit_code)
   d->stopping = true;
   d->serving = false;
   d->exit_code = exit_code;
+  /* Before the server goes: its figures are read by the scrape thread. */
+  metrics_http_stop(d->metrics_http);
+  d->metrics_http = NULL;
   fdguard_stop(&d->guard);
   rpc_server_drain(d->server, DAEMON_DRAIN_MS, on_server_done, d);
 }
@@ -152,6 +173,10 @@ void daemon_stop(struct daemon *d, int exit_code)
 int daemon_run(struct daemon *d)
 {
   uv_run(&d->loop, UV_RUN_DEFAULT);
+  metrics_http_stop(d->metrics_http);
+  d->metrics_http = NULL;
+  metrics_free(d->metrics);
+  d->metrics = NULL;
   if (uv_loop_close(&d->loop) == UV_EBUSY) {
     /* A handle left open is a bug; do not exit 0 over it silently. */
     return d->exit_code ? d->exit_code : 1;

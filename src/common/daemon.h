@@ -12,6 +12,8 @@
 #include "common/auth.h"
 #include "common/cq_bridge.h"
 #include "common/fdguard.h"
+#include "common/metrics.h"
+#include "common/metrics_http.h"
 #include "common/rpc.h"
 
 #define DAEMON_DRAIN_MS 3000 /* calls under way get this long at a stop */
@@ -26,7 +28,9 @@ struct daemon {
   struct cq_bridge *bridge;
   struct rpc_server *server;
   struct rpc_client *client;
-  uv_signal_t sigint, sigterm; /* data = this daemon */
+  struct metrics *metrics; /* collectors: process, server, the program's */
+  struct metrics_http *metrics_http; /* --metrics-listen, or NULL */
+  uv_signal_t sigint, sigterm;       /* data = this daemon */
   daemon_signal_cb on_signal;
   void *ud;                /* the program's context */
   const struct auth *auth; /* borrowed: TLS and tokens, or NULL */
@@ -51,6 +55,10 @@ int daemon_init(struct daemon *d, size_t max_message, const struct auth *auth);
 /* Adds the health service, binds listen and starts serving.
  * 0 or CHORD_EINVAL (cannot bind). */
 int daemon_start(struct daemon *d, const char *listen);
+/* Serves d->metrics at http://listen/metrics (the program has added its
+ * collectors). 0, or CHORD_EINVAL with a sentence in err. */
+int daemon_serve_metrics(struct daemon *d, const char *listen, char *err,
+                         size_t errlen);
 /* Stops accepting calls, lets those under way finish (up to
  * DAEMON_DRAIN_MS), then shuts the client, the bridge and the signal
  * handles down; the loop then ends. Idempotent. */

@@ -122,6 +122,10 @@ void rpc_server_guard(struct rpc_server *s,
 int rpc_server_listen(struct rpc_server *s, const char *addr, int *port);
 /* Starts serving. 0 or CHORD_ENOMEM. */
 int rpc_server_start(struct rpc_server *s);
+struct metrics;
+/* Adds the server's figures to m: answers by method and status, their
+ * latency, calls in flight. 0 or CHORD_ENOMEM. */
+int rpc_server_metrics(struct rpc_server *s, struct metrics *m);
 /* Stops accepting calls, answers every unanswered call with UNAVAILABLE
  * (running its cancel callback), cancels the rest, and once every tag is
  * back destroys the server and calls done(ud) (right away when the server

@@ -103,9 +103,17 @@ int rpc_server_add_service(struct rpc_server *s,
         s->server, path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
     if (!h)
       return CHORD_EINVAL;
-    s->methods[s->nmethods++] = (struct srv_method){
-        s,  path,     h, svc->methods[i].input, handlers ? handlers[i] : NULL,
-        ud, AUTH_RING};
+    struct srv_method *m = &s->methods[s->nmethods++];
+    memset(m, 0, sizeof(*m));
+    m->srv = s;
+    m->path = path;
+    m->handle = h;
+    m->input = svc->methods[i].input;
+    m->handler = handlers ? handlers[i] : NULL;
+    m->ud = ud;
+    m->need = AUTH_RING;
+    metrics_hist_init(&m->stats.seconds, metrics_seconds_bounds,
+                      metrics_seconds_nbounds);
   }
   return 0;
 }
@@ -267,6 +275,7 @@ int rpc__srv_call_send(struct rpc_srv_call *c, grpc_status_code code,
   memset(ops, 0, sizeof(ops));
   c->answered = true;
   call_unlink(c);
+  rpc__srv_stats_answered(c, code);
   c->send = bb;
   if (msg) {
     c->details = grpc_slice_from_copied_string(msg);
@@ -433,6 +442,8 @@ static void slot_serve(struct srv_slot *sl)
     goto rearm;
   }
   s->served++;
+  metrics_inc(&s->in_flight, 1);
+  c->start_ns = uv_hrtime();
   c->srv = s;
   c->m = sl->m;
   c->call = sl->call;

@@ -12,7 +12,16 @@
 
 #include "common/auth.h"
 #include "common/cq_bridge.h"
+#include "common/metrics.h"
 #include "common/rpc.h"
+
+#define RPC_NCODES 17 /* gRPC status codes 0..16 */
+
+/* Per-method figures for the metrics (rpc_server_metrics.c). */
+struct srv_stats {
+  atomic_uint_fast64_t codes[RPC_NCODES]; /* answers by status */
+  struct metrics_hist seconds;            /* arrival to answer */
+};
 
 struct srv_method {
   struct rpc_server *srv;
@@ -22,6 +31,7 @@ struct srv_method {
   rpc_handler_cb handler; /* NULL: UNIMPLEMENTED */
   void *ud;
   enum auth_level need; /* what a caller must prove (AUTH_RING unless set) */
+  struct srv_stats stats;
 };
 
 /* One armed request: for a method (m set) or the catch-all (m NULL). */
@@ -51,7 +61,8 @@ struct rpc_srv_call {
   bool has_trailer;      /* trailer.value is ours to unref */
   int cancelled;         /* RECV_CLOSE_ON_SERVER output */
   bool answered;
-  bool member; /* proved the cluster token (or none guards the ring) */
+  bool member;       /* proved the cluster token (or none guards the ring) */
+  uint64_t start_ns; /* uv_hrtime() at arrival */
   rpc_cancel_cb on_cancel;
   void *cancel_ud;
   struct rpc_srv_call *prev, *next; /* open (unanswered) calls */
@@ -64,11 +75,12 @@ struct rpc_server {
   grpc_server *server;
   struct srv_method *methods;
   size_t nmethods, methods_cap;
-  struct srv_slot *slots;    /* every slot ever made */
-  size_t armed;              /* slots waiting for a call */
-  size_t batches;            /* reply batches in flight */
-  struct rpc_srv_call *open; /* unanswered calls */
-  uint64_t served;           /* calls received, every method */
+  struct srv_slot *slots;         /* every slot ever made */
+  size_t armed;                   /* slots waiting for a call */
+  size_t batches;                 /* reply batches in flight */
+  struct rpc_srv_call *open;      /* unanswered calls */
+  uint64_t served;                /* calls received, every method */
+  atomic_uint_fast64_t in_flight; /* received, not yet answered */
   unsigned slots_per_method;
   bool started, stopping, notified;
   bool forced;      /* open calls answered, rest cancelled */
@@ -92,6 +104,8 @@ struct rpc_server {
 int rpc__srv_call_send(struct rpc_srv_call *c, grpc_status_code code,
                        const char *msg, const char *detail,
                        grpc_byte_buffer *bb);
+/* Counts c's answer with code in its method's figures. */
+void rpc__srv_stats_answered(struct rpc_srv_call *c, grpc_status_code code);
 /* A stopping server whose slots and replies are all back: forces what is
  * left and, once gRPC has notified, frees it (rpc_server_stop.c). */
 void rpc__srv_maybe_finish(struct rpc_server *s);

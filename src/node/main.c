@@ -64,8 +64,10 @@ static void usage(FILE *f)
       "  --join-retries N         attempts to reach the supernode (10)\n"
       "  --join-timeout DURATION  longest wait while others join (120s)\n"
       "  --log-level LEVEL        debug, info, warn or error (info)\n"
-      "  --log-format FORMAT      text, or json: one object a line "
-      "(text)\n" AUTH_HELP "  --help, --version\n"
+      "  --log-format FORMAT      text, or json: one object a line (text)\n"
+      "  --metrics-listen H:P     serve Prometheus metrics at\n"
+      "                           http://H:P/metrics (off)\n" AUTH_HELP
+      "  --help, --version\n"
       "\n" UNITS_HELP
       "SIGINT/SIGTERM: hand files to the successor, leave, exit 0.\n");
 }
@@ -113,6 +115,7 @@ static int parse_args(struct node *n, int argc, char **argv)
     O_JOIN_TIMEOUT,
     O_LOG,
     O_LOG_FORMAT,
+    O_METRICS,
     O_HELP,
     O_VERSION,
     O_HOP_TIMEOUT,
@@ -141,6 +144,7 @@ static int parse_args(struct node *n, int argc, char **argv)
       {"join-timeout", required_argument, NULL, O_JOIN_TIMEOUT},
       {"log-level", required_argument, NULL, O_LOG},
       {"log-format", required_argument, NULL, O_LOG_FORMAT},
+      {"metrics-listen", required_argument, NULL, O_METRICS},
       {"help", no_argument, NULL, O_HELP},
       {"version", no_argument, NULL, O_VERSION},
       {"hop-timeout", required_argument, NULL, O_HOP_TIMEOUT},
@@ -265,6 +269,10 @@ static int parse_args(struct node *n, int argc, char **argv)
       bad = log_level_parse(optarg, &lvl) != 0;
       if (!bad)
         log_set_level(lvl);
+      break;
+    case O_METRICS:
+      bad = addr_validate(optarg, 0) != 0;
+      o->metrics_listen = optarg;
       break;
     case O_LOG_FORMAT:
       bad = log_format_parse(optarg, &fmt) != 0;
@@ -462,6 +470,7 @@ int main(int argc, char **argv)
     goto fail_daemon;
   }
   wire(&n);
+  node_metrics_init(&n);
   ring_init(&n.ring, &n.self, n.o.succ_len);
   rc = register_handlers(&n);
   if (!rc)
@@ -474,6 +483,14 @@ int main(int argc, char **argv)
   }
   /* Health says SERVING only once the node is a member (PostJoin). */
   n.d.serving = false;
+  if (n.o.metrics_listen) {
+    char err[256] = "out of memory";
+    if (node_metrics_start(&n) ||
+        daemon_serve_metrics(&n.d, n.o.metrics_listen, err, sizeof(err))) {
+      LOG_ERROR("cannot start: %s", err);
+      goto fail_run;
+    }
+  }
   if (resolve_self(&n))
     goto fail_run;
   snprintf(tag, sizeof(tag), "node %s", n.self.addr);

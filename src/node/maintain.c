@@ -198,6 +198,7 @@ static void on_tick(uv_timer_t *t)
   if (n->d.stopping || !mt->running)
     return;
   mt->ticks++;
+  metrics_inc(&n->met.stabilize_rounds, 1);
   ring_age_dead(&n->ring, MAINTAIN_DEAD_TICKS);
   if (mt->stab_inflight == 0)
     maint_stabilize(&mt->m, &n->ring, &out);

@@ -40,9 +40,11 @@ void node_ring_changed(struct node *n, const struct chord_peer *old_pred,
 {
   const struct finger_table *ft = &n->ring.ft;
   if (!chord_id_eq(&old_pred->id, &ft->pred.id) ||
-      !chord_id_eq(&old_succ->id, &ft->succ[0].id))
+      !chord_id_eq(&old_succ->id, &ft->succ[0].id)) {
+    metrics_inc(&n->met.ring_changes, 1);
     LOG_INFO("ring: pred %s, succ %s (%zu successors, %zu marked dead)",
              ft->pred.addr, ft->succ[0].addr, ft->nsucc, n->ring.ndead);
+  }
 }
 
 /* Installs members (the supernode's list at a join, UpdateDHT) and logs
@@ -63,6 +65,7 @@ void node_peer_failed(struct node *n, const struct chord_peer *p)
   if (ring_is_dead(&n->ring, &p->id))
     return;
   LOG_INFO("%s does not answer: routing around it", p->addr);
+  metrics_inc(&n->met.peers_dead, 1);
   ring_mark_dead(&n->ring, &p->id);
   /* A restarted peer must not wait out the old channel's backoff. */
   rpc_client_forget(n->d.client, p->addr);
@@ -111,6 +114,7 @@ void node_stop(struct node *n, int exit_code)
     if (!uv_is_closing((uv_handle_t *)timers[i]))
       uv_close((uv_handle_t *)timers[i], NULL);
   }
+  node_metrics_stop(n);
   daemon_stop(&n->d, exit_code);
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/daemon.h"
+#include "node/node_metrics.h"
 #include "node/chunk_gc.h"
 #include "node/handoff.h"
 #include "node/jobs.h"
@@ -29,7 +30,8 @@ struct node_opts {
   char supernode[ADDR_STR_MAX];
   struct chord_id id;
   bool id_fixed;
-  const char *store_kind; /* "mem" or "dir" */
+  const char *store_kind;     /* "mem" or "dir" */
+  const char *metrics_listen; /* --metrics-listen HOST:PORT, or NULL */
   const char *data_dir;
   uint64_t max_file;           /* largest content accepted, bytes */
   uint64_t rpc_timeout_ms;     /* ring-internal calls */
@@ -72,6 +74,7 @@ struct node {
   struct repair repair;     /* repair.c: the replica set kept in step */
   struct repair_gc gc;      /* repair_gc.c: keys we no longer replicate */
   struct chunk_gc chunk_gc; /* chunk_gc.c: chunks no manifest lists */
+  struct node_metrics met;  /* node_metrics.c: the scrape's figures */
   uint64_t started_ms;      /* main.c */
   uint64_t last_version;    /* node_version_* */
   uint64_t write_bytes;     /* owner.c: content of writes under way here */

@@ -480,6 +480,19 @@ int store_versions_in(struct store *s, const struct chord_id *from,
   return rc;
 }
 
+int store_live_count_in(struct store *s, const struct chord_id *from,
+                        const struct chord_id *to, uint64_t *n)
+{
+  struct store_kv *kv = NULL;
+  size_t nkv = 0;
+  int rc = store_versions_in(s, from, to, &kv, &nkv);
+  *n = 0;
+  for (size_t i = 0; !rc && i < nkv; i++)
+    *n += !kv[i].deleted;
+  free(kv);
+  return rc;
+}
+
 int store_chunks_in(struct store *s, const struct chord_id *from,
                     const struct chord_id *to, uint64_t older_than,
                     struct store_kv **out, size_t *n)

@@ -101,6 +101,10 @@ int store_keys_in(struct store *s, const struct chord_id *from,
 int store_versions_in(struct store *s, const struct chord_id *from,
                       const struct chord_id *to, struct store_kv **out,
                       size_t *n);
+/* Counts the live entries (not tombstones) whose keys are in (from, to].
+ * 0, or what store_versions_in returned (*n is then 0). */
+int store_live_count_in(struct store *s, const struct chord_id *from,
+                        const struct chord_id *to, uint64_t *n);
 /* *out = key and version of every live chunk entry (store_entry.chunk) in
  * (from, to] whose version < older_than, in store_keys_in's order,
  * malloc'd for the caller (NULL when *n is 0): 0 or CHORD_ENOMEM. */

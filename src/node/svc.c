@@ -42,7 +42,9 @@ enum route_verdict svc_route(struct node *n, struct rpc_srv_call *call,
   enum route_verdict rv = route_decide(&v, rq, next, direct);
   switch (rv) {
   case ROUTE_LOCAL:
-  case ROUTE_FORWARD: break;
+    metrics_hist_observe(&n->met.hops, (uint64_t)rq->hops * 1000000u);
+    break;
+  case ROUTE_FORWARD: metrics_inc(&n->met.forwards, 1); break;
   case ROUTE_PARK:
     if (handoff_park(&n->give, call, req, self_cb, n))
       rpc_srv_reply_error(call, GRPC_STATUS_UNAVAILABLE,

@@ -181,12 +181,7 @@ static void stat_work(struct job *j)
   store_stats(j->n->store, &sj->keys, &sj->bytes);
   sj->tombs = store_tombstone_count(j->n->store);
   if (sj->have_range &&
-      !store_versions_in(j->n->store, &sj->lo, &sj->hi, &kv, &nkv)) {
-    for (size_t i = 0; i < nkv; i++)
-      sj->primary += !kv[i].deleted;
-    free(kv);
-    kv = NULL;
-    nkv = 0;
+      !store_live_count_in(j->n->store, &sj->lo, &sj->hi, &sj->primary)) {
     if (!store_chunks_in(j->n->store, &sj->lo, &sj->hi, UINT64_MAX, &kv, &nkv))
       sj->primary_chunks = nkv;
     free(kv);

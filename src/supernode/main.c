@@ -29,7 +29,9 @@ static void usage(FILE *f)
           "  --log-level LEVEL         debug, info, warn or error "
           "(info)\n"
           "  --log-format FORMAT       text, or json: one object a line "
-          "(text)\n" AUTH_HELP "  --help, --version\n"
+          "(text)\n"
+          "  --metrics-listen H:P      serve Prometheus metrics at "
+          "http://H:P/metrics (off)\n" AUTH_HELP "  --help, --version\n"
           "\n" UNITS_HELP);
 }
 
@@ -44,10 +46,13 @@ static void on_expire(uv_timer_t *t)
   registry_expire(sn->reg);
   identities_prune(sn->ids, still_known, sn->reg);
   size_t n = registry_count(sn->reg);
-  if (n < sn->last_count)
+  if (n < sn->last_count) {
     LOG_WARN("dropped %zu silent member(s), %zu members", sn->last_count - n,
              n);
+    metrics_inc(&sn->dropped, sn->last_count - n);
+  }
   sn->last_count = n;
+  atomic_store_explicit(&sn->members, n, memory_order_relaxed);
 }
 
 static void on_stop_signal(struct daemon *d, int signum)
@@ -66,6 +71,7 @@ int main(int argc, char **argv)
 {
   struct supernode sn;
   const char *listen = "127.0.0.1:7000";
+  const char *metrics_listen = NULL;
   int rc, exit_code = 1;
   enum {
     OPT_LISTEN = 256,
@@ -74,6 +80,7 @@ int main(int argc, char **argv)
     OPT_HB_TIMEOUT,
     OPT_LOG,
     OPT_LOG_FORMAT,
+    OPT_METRICS,
     OPT_HELP,
     OPT_VERSION,
     OPT_AUTH /* AUTH_NOPTS values from here */
@@ -85,6 +92,7 @@ int main(int argc, char **argv)
       {"heartbeat-timeout", required_argument, NULL, OPT_HB_TIMEOUT},
       {"log-level", required_argument, NULL, OPT_LOG},
       {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+      {"metrics-listen", required_argument, NULL, OPT_METRICS},
       {"help", no_argument, NULL, OPT_HELP},
       {"version", no_argument, NULL, OPT_VERSION},
       AUTH_LONG_OPTIONS(OPT_AUTH),
@@ -120,6 +128,11 @@ int main(int argc, char **argv)
       if (log_level_parse(optarg, &lvl))
         goto bad_value;
       log_set_level(lvl);
+      break;
+    case OPT_METRICS:
+      if (addr_validate(optarg, 0))
+        goto bad_value;
+      metrics_listen = optarg;
       break;
     case OPT_LOG_FORMAT:
       if (log_format_parse(optarg, &fmt))
@@ -184,6 +197,15 @@ int main(int argc, char **argv)
     LOG_ERROR("cannot serve on %s: %s", listen,
               rc == CHORD_EINVAL ? "address unavailable or in use"
                                  : chord_strerror(rc));
+    daemon_stop(&sn.d, 1);
+    daemon_run(&sn.d);
+    goto out_reg;
+  }
+  snprintf(err, sizeof(err), "out of memory");
+  if (metrics_listen &&
+      (sn_metrics_start(&sn) ||
+       daemon_serve_metrics(&sn.d, metrics_listen, err, sizeof(err)))) {
+    LOG_ERROR("cannot start: %s", err);
     daemon_stop(&sn.d, 1);
     daemon_run(&sn.d);
     goto out_reg;

@@ -237,6 +237,8 @@ static void on_post_join(struct rpc_srv_call *call, const ProtobufCMessage *req,
   resp.n_members = n;
   resp.members = nl.ptrs;
   LOG_INFO("joined: %s, %zu members", p.addr, n);
+  metrics_inc(&sn->joins, 1);
+  atomic_store_explicit(&sn->members, n, memory_order_relaxed);
   rpc_srv_reply(call, &resp.base);
   node_list_free(&nl);
   free(list);
@@ -277,6 +279,8 @@ static void on_leave(struct rpc_srv_call *call, const ProtobufCMessage *req,
   }
   LOG_INFO("left: %s, %zu members", p.addr, registry_count(sn->reg));
   sn->last_count = registry_count(sn->reg);
+  metrics_inc(&sn->leaves, 1);
+  atomic_store_explicit(&sn->members, sn->last_count, memory_order_relaxed);
   Chord__V1__LeaveResponse resp = CHORD__V1__LEAVE_RESPONSE__INIT;
   rpc_srv_reply(call, &resp.base);
 }
