@@ -131,6 +131,15 @@ int cluster_node_call(struct chordctl *ctl, const char *what,
       return 0;
     bool retry = res->status.code == GRPC_STATUS_UNAVAILABLE ||
                  res->status.code == GRPC_STATUS_CANCELLED;
+    /* The first try may have done its work before failing: the caller of
+     * a change must read a NOT_FOUND from the retry in that light. */
+    if (retry && !rpc_status_unsent(&res->status))
+      ctl->retried_unsure = true;
+    if (res->status.code == GRPC_STATUS_NOT_FOUND && ctl->retried_unsure &&
+        ctl->unsure_notfound_ok) {
+      rpc_result_clear(res);
+      return OUTPUT_EXIT_NOTFOUND;
+    }
     if (!retry || t + 1 == tries) {
       rc = output_rpc_error(ctl, what, "node", target, &res->status);
       rpc_result_clear(res);

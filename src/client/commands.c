@@ -164,10 +164,14 @@ int commands_delete(struct chordctl *ctl, int argc, char **argv)
   if (rc)
     return rc;
   req.name = (char *)name;
+  ctl->retried_unsure = false;
+  ctl->unsure_notfound_ok = true;
   rc = cluster_node_call(ctl, what, NODE_DELETE, &req.base,
                          &chord__v1__delete_response__descriptor, &res);
   if (rc == 0)
     output_delete(ctl, name, (const Chord__V1__DeleteResponse *)res.resp);
+  else if (rc == OUTPUT_EXIT_NOTFOUND && ctl->retried_unsure)
+    rc = output_delete_unsure(ctl, name);
   rpc_result_clear(&res);
   return rc;
 }

@@ -342,6 +342,27 @@ void output_delete(struct chordctl *ctl, const char *name,
          r->copies == 1 ? "y" : "ies");
 }
 
+/* A delete whose first try failed after it may have reached the ring,
+ * and whose retry found nothing under the name: the first try most
+ * likely deleted it. Says so; the delete is done (exit 0). */
+int output_delete_unsure(struct chordctl *ctl, const char *name)
+{
+  if (ctl->json) {
+    struct json j;
+    output__begin_result(&j, "delete");
+    json_str(&j, "name", name);
+    json_bool(&j, "answer_lost", true);
+    json_end(&j);
+    return OUTPUT_EXIT_OK;
+  }
+  fputs("deleted ", stdout);
+  text_name(name);
+  fputs(": the first try's answer was lost, and nothing is stored under "
+        "the name now\n",
+        stdout);
+  return OUTPUT_EXIT_OK;
+}
+
 /* Prints the key, owner, hops and path of name: aligned lines, or
  * {command, name, key, owner, hops, path}. hops is the path's length
  * less one. */

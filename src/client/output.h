@@ -63,6 +63,8 @@ void output_read(struct chordctl *ctl, const char *name,
                  const Chord__V1__ReadResponse *r, const char *output,
                  const struct output_xfer *x);
 /* Prints the result of delete. */
+/* A delete retried after an unsure failure found nothing: done. */
+int output_delete_unsure(struct chordctl *ctl, const char *name);
 void output_delete(struct chordctl *ctl, const char *name,
                    const Chord__V1__DeleteResponse *r);
 /* Prints the result of lookup. */

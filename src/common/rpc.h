@@ -62,6 +62,12 @@ struct rpc_status {
 int rpc_status_to_err(grpc_status_code code);
 /* gRPC status for a CHORD_E* or -errno code (GRPC_STATUS_OK for 0). */
 grpc_status_code rpc_err_to_status(int err);
+/* Whether a failed call surely never reached the server: gRPC could not
+ * connect (its pick failed: "failed to connect to all addresses"), so the
+ * request was never sent. Any other failure (a connection that broke
+ * mid-call, a server shutting down, a deadline) may come after the server
+ * acted on the request: a change must not be sent again blindly. */
+bool rpc_status_unsent(const struct rpc_status *st);
 /* "OK", "NOT_FOUND", ...: the canonical upper-case name. */
 const char *rpc_status_name(grpc_status_code code);
 /* An absolute deadline ms milliseconds from now (monotonic clock). */

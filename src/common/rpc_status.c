@@ -264,3 +264,13 @@ void rpc__error_value(const char *detail, char *out, size_t len)
   }
   out[n] = '\0';
 }
+
+bool rpc_status_unsent(const struct rpc_status *st)
+{
+  /* gRPC core 1.51's pick_first message when no connection could be made;
+   * a call that failed on an established connection says something else
+   * ("Socket closed", "Connection reset by peer", a GOAWAY). */
+  static const char pick_failed[] = "failed to connect to all addresses";
+  return !st->remote && st->code == GRPC_STATUS_UNAVAILABLE &&
+         strncmp(st->message, pick_failed, sizeof(pick_failed) - 1) == 0;
+}

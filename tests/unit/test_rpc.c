@@ -322,6 +322,8 @@ static void test_rpc_deadline_exceeded(void **state)
   /* gRPC made this status up: no chord server sent it. */
   assert_false(f->last[0].status.remote);
   assert_string_equal(f->last[0].status.detail, "");
+  /* The server got it: not "unsent", whatever it did with it. */
+  assert_false(rpc_status_unsent(&f->last[0].status));
   /* Near the deadline: not early, and not a hang (a generous bound). */
   assert_true(took >= 250);
   assert_true(took < 5000);
@@ -447,6 +449,8 @@ static void test_rpc_unreachable_peer(void **state)
   /* No chord server sent it: UNAVAILABLE alone does not say busy. */
   assert_false(f->last[0].status.remote);
   assert_string_equal(f->last[0].status.detail, "");
+  /* Never sent: a change may go again elsewhere. */
+  assert_true(rpc_status_unsent(&f->last[0].status));
 }
 
 struct sync_arg {
@@ -544,6 +548,10 @@ static void test_rpc_shutdown_with_calls_in_flight(void **state)
   for (size_t i = 0; i < f->nlast; i++) {
     if (f->last[i].status.code != GRPC_STATUS_OK)
       unavailable++;
+    /* Every failed call had reached the server (which may have acted on
+     * it): none may pass for never sent, or a change would go twice. */
+    if (f->last[i].status.code != GRPC_STATUS_OK)
+      assert_false(rpc_status_unsent(&f->last[i].status));
     /* "server shutting down" comes from the server's rpc layer. */
     if (f->last[i].status.code == GRPC_STATUS_UNAVAILABLE &&
         strstr(f->last[i].status.message, "shutting down"))
