@@ -77,11 +77,23 @@ uint64_t forward_size_ms(uint64_t len)
   return (len >> 20) * 1000;
 }
 
+/* A change (write, delete) is sent again only when it never left
+ * (rpc_status_unsent, which is quick to find), so there is no second try
+ * to keep time for: it may use all the caller's time but the margin, not
+ * half, up to its hop's budget. A big write on a loaded ring needs it. */
 static gpr_timespec forward_deadline(const struct fwd *f)
 {
-  return rpc_deadline_in(forward_budget_ms(rpc_srv_deadline(f->in),
-                                           f->o.hop_ms + f->size_ms,
-                                           f->o.cap_ms + f->size_ms));
+  gpr_timespec in = rpc_srv_deadline(f->in);
+  uint64_t hop = f->o.hop_ms + f->size_ms, cap = f->o.cap_ms + f->size_ms;
+  int64_t ms = forward_budget_ms(in, hop, cap), left = rpc_ms_until(in);
+  if (f->rq.mutating && left != INT64_MAX) {
+    int64_t whole = left - FORWARD_MARGIN_MS;
+    if (whole > (int64_t)hop)
+      whole = (int64_t)hop;
+    if (whole > ms)
+      ms = whole;
+  }
+  return rpc_deadline_in(ms);
 }
 
 static void fwd_done(struct rpc_result *r, void *ud);
@@ -205,7 +217,7 @@ static bool fwd_retry(struct fwd *f, const struct rpc_status *st)
   if (!dead && !(path_failed(st) && f->rq.hops == 0))
     return false;
   /* A refusal at the hop limit was served nowhere: a change may go again. */
-  bool unserved = (dead && st->code == GRPC_STATUS_UNAVAILABLE) ||
+  bool unserved = (dead && rpc_status_unsent(st)) ||
                   (st->remote && !strcmp(st->detail, RPC_DETAIL_HOP_LIMIT));
   if (f->rq.mutating && !unserved)
     return false;

@@ -36,7 +36,7 @@ class ToolsTest(T.ClusterTest):
     def test_health_not_serving_until_joined(self):
         # A ghost holds the join lock, so a new node waits to join: its
         # health says NOT_SERVING (exit 5) until it is a member.
-        c = T.Cluster(sn_args=["--lease", "1500ms"])
+        c = T.Cluster(sn_args=["--lease", "%dms" % (1500 * T.SLOW)])
         try:
             ghost = T.Ghost(c, 5)
             ghost.join()
