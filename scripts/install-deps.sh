@@ -11,6 +11,8 @@ PKGS=(
   libuv1-dev libssl-dev libcmocka-dev libmicrohttpd-dev
   # tests/integration/test_metrics.py: a real Prometheus scrapes the ring
   prometheus
+  # tests/integration/test_ring_page.py: the ring page in a real browser
+  chromium
   python3-grpcio python3-grpc-tools python3-protobuf
   clang-format
   # scripts/fuzz.sh: clang 14, and its libFuzzer and sanitizer runtimes

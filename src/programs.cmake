@@ -60,5 +60,16 @@ add_executable(chordctl
   src/client/pool.c
   src/client/progress.c
   src/client/chunked.c
-  src/client/chunked_read.c)
+  src/client/chunked_read.c
+  src/client/serve.c
+  ${CMAKE_BINARY_DIR}/gen/serve_page.c)
 target_link_libraries(chordctl PRIVATE chord_common)
+# The ring page (chordctl serve) ships inside the binary.
+add_custom_command(
+  OUTPUT ${CMAKE_BINARY_DIR}/gen/serve_page.c
+  COMMAND ${CMAKE_COMMAND} -DIN=${CMAKE_SOURCE_DIR}/src/client/ring_page.html
+    -DOUT=${CMAKE_BINARY_DIR}/gen/serve_page.c -DNAME=serve_page
+    -P ${CMAKE_SOURCE_DIR}/cmake/embed.cmake
+  DEPENDS ${CMAKE_SOURCE_DIR}/src/client/ring_page.html
+    ${CMAKE_SOURCE_DIR}/cmake/embed.cmake
+  VERBATIM)

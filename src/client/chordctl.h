@@ -40,6 +40,11 @@ struct chordctl {
   const char *node;           /* --node: serve every call; NULL = ask */
   int64_t timeout_ms;         /* deadline of each call, milliseconds */
   int64_t last_call_ms;       /* the deadline the last call was given */
+  bool retried_unsure;        /* cluster_node_call retried after a failure
+                                 that may have come after the work */
+  bool unsure_notfound_ok;    /* then a NOT_FOUND is the caller's to tell */
+  int global_argc;            /* argv[1..global_argc): the global flags */
+  char **global_argv;         /* (serve passes them on to its children) */
   uint64_t max_size;          /* largest file (whole object) sent or read */
   uint64_t chunk_size;        /* --chunk-size: bytes per chunk */
   unsigned window;            /* --window: chunks in flight */

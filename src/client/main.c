@@ -12,6 +12,7 @@
 
 #include <grpc/grpc.h>
 
+#include "client/serve.h"
 #include "client/args.h"
 #include "client/bench.h"
 #include "client/chordctl.h"
@@ -155,6 +156,20 @@ static const struct command commands[] = {
      "other status).\n"
      "\n"
      "With --json: {command, addr, status, serving}.\n"},
+    {"serve", serve_run, false, "[--listen HOST:PORT]",
+     "serve the live ring page",
+     "Serves a web page that draws the ring as a circle and refreshes\n"
+     "itself every 2 s: each member at its id's angle with its key range,\n"
+     "keys, bytes and health; the fingers and successors of the member\n"
+     "clicked; the path of a lookup typed into the page. Open\n"
+     "http://HOST:PORT/ (127.0.0.1:8080 by default). The page's data is\n"
+     "this chordctl's own --json output (ring, status --all-fingers,\n"
+     "lookup) at /api/ring, /api/status?node=H:P and /api/lookup?name=N,\n"
+     "run with the same options (supernode, TLS, token). Runs until\n"
+     "SIGINT or SIGTERM.\n"
+     "\n"
+     "Options:\n"
+     "  --listen HOST:PORT  where to serve (127.0.0.1:8080)\n"},
     {"help", run_help, false, "[COMMAND]", "show this help or a command's",
      "Shows the general help, or the help of COMMAND.\n"},
 };
@@ -444,6 +459,8 @@ int main(int argc, char **argv)
   rc = parse_flags(&ctl, argc, argv, &i, &act);
   if (rc)
     return rc;
+  ctl.global_argc = i;
+  ctl.global_argv = argv;
   if (act == ACT_HELP) {
     print_usage(stdout);
   } else if (act == ACT_VERSION) {

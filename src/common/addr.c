@@ -5,6 +5,8 @@
 #include "common/addr.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -163,4 +165,24 @@ int addr_validate(const char *s, unsigned flags)
 {
   struct addr a;
   return addr_parse(&a, s, flags);
+}
+
+int addr_resolve(const struct addr *a, struct sockaddr_storage *out,
+                 const char **why)
+{
+  struct addrinfo hints = {.ai_flags = AI_NUMERICSERV | AI_PASSIVE,
+                           .ai_socktype = SOCK_STREAM},
+                  *ai = NULL;
+  char port[8];
+  snprintf(port, sizeof(port), "%u", (unsigned)a->port);
+  int rc = getaddrinfo(a->host, port, &hints, &ai);
+  if (rc) {
+    *why = gai_strerror(rc);
+    return CHORD_EINVAL;
+  }
+  memset(out, 0, sizeof(*out));
+  memcpy(out, ai->ai_addr, ai->ai_addrlen);
+  freeaddrinfo(ai);
+  *why = "";
+  return 0;
 }

@@ -29,6 +29,12 @@ int addr_parse(struct addr *out, const char *s, unsigned flags);
 /* Formats a into buf (brackets around IPv6). 0, or CHORD_EINVAL when
  * buf is too small. */
 int addr_format(const struct addr *a, char *buf, size_t len);
+struct sockaddr_storage;
+/* Resolves a (a numeric host, or a name through the resolver) to the
+ * first socket address for a listener: 0, or CHORD_EINVAL with a reason
+ * in why (gai_strerror's; not NULL). */
+int addr_resolve(const struct addr *a, struct sockaddr_storage *out,
+                 const char **why);
 /* Whether s parses with flags (0 = yes, else CHORD_EINVAL). */
 int addr_validate(const char *s, unsigned flags);
 

@@ -4,7 +4,6 @@
  * never waits on the daemon's loop, nor the loop on it. */
 #include "common/metrics_http.h"
 
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,10 +85,8 @@ struct metrics_http *metrics_http_start(const struct metrics *m,
                                         size_t errlen)
 {
   struct addr a;
-  struct addrinfo hints = {.ai_flags = AI_NUMERICSERV | AI_PASSIVE,
-                           .ai_socktype = SOCK_STREAM},
-                  *ai = NULL;
-  char port[8];
+  struct sockaddr_storage ss;
+  const char *why;
   struct metrics_http *h = NULL;
 
   if (addr_parse(&a, listen, 0)) {
@@ -97,36 +94,31 @@ struct metrics_http *metrics_http_start(const struct metrics *m,
              listen);
     return NULL;
   }
-  snprintf(port, sizeof(port), "%u", (unsigned)a.port);
-  int gai = getaddrinfo(a.host, port, &hints, &ai);
-  if (gai) {
-    snprintf(err, errlen, "--metrics-listen %s: %s", listen, gai_strerror(gai));
+  if (addr_resolve(&a, &ss, &why)) {
+    snprintf(err, errlen, "--metrics-listen %s: %s", listen, why);
     return NULL;
   }
   h = calloc(1, sizeof(*h));
   if (!h) {
     snprintf(err, errlen, "out of memory");
-    goto cleanup;
+    return NULL;
   }
   h->m = m;
   unsigned flags =
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
-  if (ai->ai_family == AF_INET6)
+  if (ss.ss_family == AF_INET6)
     flags |= MHD_USE_IPv6;
   /* The logger first, so that every message goes through it. */
   h->mhd = MHD_start_daemon(
       flags, a.port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-      mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_IDLE_S,
-      MHD_OPTION_END);
+      mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT,
+      (unsigned)HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)HTTP_CONN_IDLE_S, MHD_OPTION_END);
   if (!h->mhd) {
     snprintf(err, errlen, "cannot serve metrics on %s (in use?)", listen);
     free(h);
     h = NULL;
   }
-cleanup:
-  freeaddrinfo(ai);
   return h;
 }
 
