@@ -76,6 +76,8 @@ static int run_self(struct serve *s, const char *const *args, char **out,
   char *argv[64 + SERVE_CHILD_ARGS];
   int n = 0, pipefd[2], status = 0;
   posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t none;
   pid_t pid;
 
   argv[n++] = "chordctl";
@@ -89,7 +91,14 @@ static int run_self(struct serve *s, const char *const *args, char **out,
     return -1;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+  /* This thread blocks SIGINT and SIGTERM (serve_run waits for them):
+   * the child must not inherit that. */
+  sigemptyset(&none);
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv, environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   close(pipefd[1]);
   if (rc) {
