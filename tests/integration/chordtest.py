@@ -484,7 +484,8 @@ def chordctl(args, cluster=None, node=None, input=None, timeout=60):
         cmd += ["--node", node]
     elif cluster is not None:
         cmd += ["--supernode", cluster.sn_addr]
-    if SLOW != 1 and not any(a.startswith("--timeout") for a in args):
+    if SLOW != 1 and not any(isinstance(a, str) and a.startswith("--timeout")
+                             for a in args):
         # A sanitized ring is several times slower: so is each call.
         cmd += ["--timeout", "%dms" % (10000 * SLOW)]
     cmd += list(args)
