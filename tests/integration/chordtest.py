@@ -340,10 +340,14 @@ class Cluster:
         wait_for(lambda: port_open(self.sn_port) or not self.sn.alive(), 10,
                  "the supernode to listen", step=0.01)
         self.sn_stub = SG.SupernodeStub(self.channel(self.sn_addr))
-        wait_for(lambda: self.list_nodes() is not None, 10, "the supernode")
+        # wait_for_ready, as for a node's join (Node.joined_or_raise): a
+        # fail-fast poll can leave grpcio's channel stuck in backoff.
+        wait_for(lambda: self.list_nodes(wait_for_ready=True) is not None, 10,
+                 "the supernode")
 
-    def list_nodes(self):
-        r = self.sn_stub.ListNodes(S.ListNodesRequest(), timeout=2 * SLOW)
+    def list_nodes(self, wait_for_ready=None):
+        r = self.sn_stub.ListNodes(S.ListNodesRequest(), timeout=2 * SLOW,
+                                   wait_for_ready=wait_for_ready)
         return [(int.from_bytes(n.id, "big"), n.addr) for n in r.nodes]
 
     def add_node(self, node_id=None, port=None, extra=(), wait=True):
