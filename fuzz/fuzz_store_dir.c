@@ -91,7 +91,8 @@ static bool ref_valid(const uint8_t *f, size_t n, const char *fname)
   if (n < HDR_LEN || memcmp(f, "CHRD", 4) != 0 || le(f + 4, 4) != 1)
     return false;
   uint64_t name_len = le(f + 8, 8), len = le(f + 16, 8), flags = le(f + 32, 4);
-  if ((flags & ~1u) || ((flags & 1) && len) || name_len > n - HDR_LEN ||
+  /* Flags: bit 0 tombstone (no content), bit 1 manifest (issue 14). */
+  if ((flags & ~3u) || ((flags & 1) && len) || name_len > n - HDR_LEN ||
       len != n - HDR_LEN - name_len)
     return false;
   uint32_t crc = ref_crc(0, f, CRC_OFF);
@@ -142,6 +143,7 @@ static void check_entry(const struct store_entry *e,
   char hex[CHORD_ID_HEX_LEN + 1];
   FUZZ_CHECK(e->version == le(f + 24, 8) && m->version == e->version,
              "version");
+  FUZZ_CHECK(e->manifest == ((le(f + 32, 4) & 2) != 0), "manifest flag");
   FUZZ_CHECK(e->deleted == (le(f + 32, 4) & 1) && m->deleted == e->deleted,
              "tombstone flag");
   FUZZ_CHECK(e->name_len == le(f + 8, 8) && e->len == m->len &&
