@@ -17,13 +17,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
 #include "client/output.h"
 #include "common/addr.h"
 #include "common/escape.h"
+#include "common/http.h"
 #include "common/name.h"
 
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"
@@ -117,23 +117,6 @@ static int run_self(struct serve *s, const char *const *args, char **out,
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code,
-                               const char *type, void *body, size_t len,
-                               enum MHD_ResponseMemoryMode mode)
-{
-  struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
-  if (!r) {
-    if (mode == MHD_RESPMEM_MUST_FREE)
-      free(body);
-    return MHD_NO;
-  }
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-  enum MHD_Result rc = MHD_queue_response(conn, code, r);
-  MHD_destroy_response(r);
-  return rc;
-}
-
 /* {"error": msg} with the given HTTP code. */
 static enum MHD_Result error_json(struct MHD_Connection *conn, unsigned code,
                                   const char *msg)
@@ -143,8 +126,7 @@ static enum MHD_Result error_json(struct MHD_Connection *conn, unsigned code,
     return MHD_NO;
   escape_buf(esc, sizeof(esc), msg, strlen(msg), true, true);
   int n = snprintf(body, 600, "{\"error\":%s}\n", esc);
-  return respond(conn, code, "application/json", body, (size_t)n,
-                 MHD_RESPMEM_MUST_FREE);
+  return http_respond(conn, code, "application/json", body, (size_t)n, true);
 }
 
 /* Runs a chordctl command for the API. Its JSON goes back as it came,
@@ -166,8 +148,8 @@ static enum MHD_Result api(struct serve *s, struct MHD_Connection *conn,
                                 : "the cluster did not answer (see the "
                                   "server's standard error)");
   }
-  return respond(conn, code == 0 ? MHD_HTTP_OK : MHD_HTTP_BAD_GATEWAY,
-                 "application/json", out, len, MHD_RESPMEM_MUST_FREE);
+  return http_respond(conn, code == 0 ? MHD_HTTP_OK : MHD_HTTP_BAD_GATEWAY,
+                      "application/json", out, len, true);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -183,8 +165,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
     return error_json(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET");
   if (strcmp(url, "/") == 0)
-    return respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
-                   (void *)serve_page, serve_page_len, MHD_RESPMEM_PERSISTENT);
+    return http_respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
+                        serve_page, serve_page_len, false);
   if (strcmp(url, "/api/ring") == 0) {
     const char *args[] = {"--json", "ring", NULL};
     return api(s, conn, args);
@@ -237,19 +219,11 @@ int serve_run(struct chordctl *ctl, int argc, char **argv)
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
-  struct sockaddr_storage ss;
-  const char *why;
-  if (addr_resolve(&a, &ss, &why))
-    return output_usage(ctl, "serve", "serve: cannot resolve %s: %s", listen,
-                        why);
-  struct MHD_Daemon *d =
-      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                           (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                       a.port, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR,
-                       &ss, MHD_OPTION_CONNECTION_LIMIT, 32u,
-                       MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+  char err[256];
+  struct MHD_Daemon *d = http_start(listen, "the ring page", on_request, &s, 32,
+                                    30, err, sizeof(err));
   if (!d) {
-    output_error(ctl, "serve: cannot listen on %s (in use?)", listen);
+    output_error(ctl, "serve: %s", err);
     return OUTPUT_EXIT_FAILURE;
   }
   fprintf(stderr, "chordctl: the ring page is at http://%s/ (Ctrl-C stops)\n",

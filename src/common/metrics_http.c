@@ -12,8 +12,7 @@
 
 #include <microhttpd.h>
 
-#include "common/addr.h"
-#include "common/log.h"
+#include "common/http.h"
 
 #define HTTP_CONN_LIMIT 64  /* scrapers at once */
 #define HTTP_CONN_IDLE_S 10 /* an idle keep-alive connection is closed */
@@ -24,31 +23,13 @@ struct metrics_http {
   const struct metrics *m;
 };
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-  char msg[512];
-  (void)cls;
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  msg[strcspn(msg, "\n")] = '\0';
-  LOG_WARN("metrics endpoint: %s", msg);
-}
-
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code,
-                             char *body, size_t len, bool owned)
+                             const char *body, size_t len, bool owned)
 {
-  struct MHD_Response *r = MHD_create_response_from_buffer(
-      len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-  if (!r) {
-    if (owned)
-      free(body);
-    return MHD_NO;
-  }
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                          code == MHD_HTTP_OK ? CONTENT_TYPE
-                                              : "text/plain; charset=utf-8");
-  enum MHD_Result rc = MHD_queue_response(conn, code, r);
-  MHD_destroy_response(r);
-  return rc;
+  return http_respond(conn, code,
+                      code == MHD_HTTP_OK ? CONTENT_TYPE
+                                          : "text/plain; charset=utf-8",
+                      body, len, owned);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -84,40 +65,17 @@ struct metrics_http *metrics_http_start(const struct metrics *m,
                                         const char *listen, char *err,
                                         size_t errlen)
 {
-  struct addr a;
-  struct sockaddr_storage ss;
-  const char *why;
-  struct metrics_http *h = NULL;
-
-  if (addr_parse(&a, listen, 0)) {
-    snprintf(err, errlen, "--metrics-listen %s is not a HOST:PORT address",
-             listen);
-    return NULL;
-  }
-  if (addr_resolve(&a, &ss, &why)) {
-    snprintf(err, errlen, "--metrics-listen %s: %s", listen, why);
-    return NULL;
-  }
-  h = calloc(1, sizeof(*h));
+  struct metrics_http *h = calloc(1, sizeof(*h));
   if (!h) {
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
   h->m = m;
-  unsigned flags =
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
-  if (ss.ss_family == AF_INET6)
-    flags |= MHD_USE_IPv6;
-  /* The logger first, so that every message goes through it. */
-  h->mhd = MHD_start_daemon(
-      flags, a.port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-      mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT,
-      (unsigned)HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)HTTP_CONN_IDLE_S, MHD_OPTION_END);
+  h->mhd = http_start(listen, "metrics", on_request, h, HTTP_CONN_LIMIT,
+                      HTTP_CONN_IDLE_S, err, errlen);
   if (!h->mhd) {
-    snprintf(err, errlen, "cannot serve metrics on %s (in use?)", listen);
     free(h);
-    h = NULL;
+    return NULL;
   }
   return h;
 }
