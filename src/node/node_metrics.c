@@ -64,7 +64,7 @@ static void on_refresh(uv_timer_t *t)
   set(&m->successors, n->ring.ft.nsucc);
   set(&m->marked_dead, n->ring.ndead);
   set(&m->joined, n->state == NODE_JOINED);
-  if (m->job_busy || n->d.stopping)
+  if (m->ticks++ % NODE_METRICS_COUNT_EVERY || m->job_busy || n->d.stopping)
     return;
   struct count_job *cj = calloc(1, sizeof(*cj));
   if (!cj)

@@ -13,6 +13,9 @@
 #include "common/metrics.h"
 
 #define NODE_METRICS_MS 1000 /* how often the copied figures refresh */
+/* The store's keys are counted every this many refreshes: a count lists
+ * the node's whole range, too much to do every second on a big store. */
+#define NODE_METRICS_COUNT_EVERY 5
 
 struct node_metrics {
   /* Counted as they happen. */
@@ -28,7 +31,8 @@ struct node_metrics {
   atomic_uint_fast64_t chunks_collected, successors, marked_dead, joined;
   uv_timer_t timer; /* data = the node */
   bool timer_on;
-  bool job_busy; /* a store count is under way */
+  bool job_busy;  /* a store count is under way */
+  unsigned ticks; /* refreshes so far */
 };
 
 struct node;
