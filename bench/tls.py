@@ -115,6 +115,8 @@ class Cluster:
                                           "--tls-key", c("node.key")]
         else:
             self.sn_auth = self.node_auth = []
+        # More flags for the daemons (bench/metrics.py sets them).
+        self.sn_extra, self.node_extra = [], lambda port: []
 
     def spawn(self, args, name):
         f = open(os.path.join(self.logdir, "%s-%s.log" % (self.mode, name)),
@@ -132,14 +134,15 @@ class Cluster:
         if busy:
             raise RuntimeError("ports in use: %s (--port to move)" % busy)
         self.sn = self.spawn([os.path.join(BIN, "chord-supernode"),
-                              "--listen", self.sn_addr] + self.sn_auth,
+                              "--listen", self.sn_addr] + self.sn_auth
+                             + self.sn_extra,
                              "supernode")
         wait_for(lambda: port_open(self.port) or self.sn.poll() is not None,
                  10, "the supernode to listen", 0.01)
         self.nodes = [
             self.spawn([os.path.join(BIN, "chord-node"), "--listen",
                         "127.0.0.1:%d" % p, "--supernode", self.sn_addr]
-                       + self.node_auth, "node-%d" % p)
+                       + self.node_auth + self.node_extra(p), "node-%d" % p)
             for p in ports[1:]]
         wait_for(self.ready, 60, "a ring of %d" % NODES, 0.2)
         # A few maintenance ticks (1 s) for the fingers and successor lists.
