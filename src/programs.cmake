@@ -52,6 +52,7 @@ add_executable(chordctl
   src/client/args.c
   src/client/fileio.c
   src/client/cluster.c
+  src/client/ringview.c
   src/client/commands.c
   src/client/bench.c
   src/client/output.c

@@ -14,9 +14,10 @@
 /* Whether a is one of the global flags (given after the command). */
 static bool is_global_flag(const char *a)
 {
-  static const char *const flags[] = {"--json",    "--node",     "--supernode",
-                                      "--timeout", "--max-size", "--chunk-size",
-                                      "--window",  "--quiet"};
+  static const char *const flags[] = {
+      "--json",     "--node",       "--supernode", "--timeout",
+      "--max-size", "--chunk-size", "--window",    "--quiet",
+      "--route",    "--ring-cache", "--ring-ttl"};
   for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
     size_t n = strlen(flags[i]);
     if (strncmp(a, flags[i], n) == 0 && (a[n] == '\0' || a[n] == '='))

@@ -14,6 +14,7 @@
 #include "chord/v1/supernode.pb-c.h"
 #include "client/bench.h"
 #include "client/output.h"
+#include "client/ringview.h"
 #include "common/cq_bridge.h"
 #include "common/daemon.h"
 #include "common/units.h"
@@ -29,8 +30,9 @@ struct bench {
   struct rpc_client *cli;
   uv_timer_t progress; /* progress line on a terminal; data = this */
   enum bench_op op;
-  char **targets; /* node addresses requests go to */
+  char **targets; /* node addresses requests go to: ctl->view's */
   size_t ntargets;
+  bool direct; /* a request naming a file goes to its owner in the view */
   uint64_t count, warmup; /* measured and unmeasured requests */
   unsigned concurrency;
   size_t size, names;
@@ -131,11 +133,14 @@ static void issue(struct bench *b)
     b->t_start = now_s();
   b->issued++;
   const char *target = b->targets[rnd(b) % b->ntargets];
-  snprintf(name, sizeof(name), "bench-%" PRIu64,
-           b->prefill ? (b->issued - 1) % b->names : rnd(b) % b->names);
+  int len =
+      snprintf(name, sizeof(name), "bench-%" PRIu64,
+               b->prefill ? (b->issued - 1) % b->names : rnd(b) % b->names);
   enum bench_op op = b->op;
   if (op == OP_MIXED)
     op = rnd(b) % 2 ? OP_READ : OP_WRITE;
+  if (b->direct && op != OP_PING)
+    target = b->targets[ringview_owner(&b->ctl->view, name, (size_t)len)];
   Chord__V1__WriteRequest w = CHORD__V1__WRITE_REQUEST__INIT;
   Chord__V1__File f = CHORD__V1__FILE__INIT;
   Chord__V1__ReadRequest rd = CHORD__V1__READ_REQUEST__INIT;
@@ -201,44 +206,17 @@ static double pct(const double *v, uint64_t n, double p)
   return v[(uint64_t)(idx + 0.5)];
 }
 
-/* The addresses to spread requests over: --node, or every member. */
+/* The addresses to spread requests over: --node, or every member of the
+ * ring view (which --route direct also sends each request by). */
 static int get_targets(struct bench *b)
 {
-  struct chordctl *ctl = b->ctl;
-  if (ctl->node) {
-    b->targets = calloc(1, sizeof(*b->targets));
-    if (!b->targets || !(b->targets[0] = strdup(ctl->node)))
-      return OUTPUT_EXIT_FAILURE;
-    b->ntargets = 1;
-    return 0;
-  }
-  Chord__V1__ListNodesRequest lr = CHORD__V1__LIST_NODES_REQUEST__INIT;
-  struct rpc_req r = {.target = ctl->supernode,
-                      .method = "/chord.v1.Supernode/ListNodes",
-                      .msg = &lr.base,
-                      .resp_desc = &chord__v1__list_nodes_response__descriptor,
-                      .deadline = rpc_deadline_in(ctl->timeout_ms)};
-  struct rpc_result res;
-  int rc = rpc_client_call_sync(ctl->rpc, &r, &res);
-  if (rc) {
-    int ex = output_rpc_error(ctl, "list the members", "supernode",
-                              ctl->supernode, &res.status);
-    rpc_result_clear(&res);
-    return ex;
-  }
-  const Chord__V1__ListNodesResponse *l =
-      (const Chord__V1__ListNodesResponse *)res.resp;
-  if (l->n_nodes == 0) {
-    rpc_result_clear(&res);
-    output_error(ctl, "bench: the ring has no members yet");
-    return OUTPUT_EXIT_UNREACHABLE;
-  }
-  b->targets = calloc(l->n_nodes, sizeof(*b->targets));
-  for (size_t i = 0; b->targets && i < l->n_nodes; i++)
-    if ((b->targets[i] = strdup(l->nodes[i]->addr)))
-      b->ntargets++;
-  rpc_result_clear(&res);
-  return b->targets && b->ntargets ? 0 : OUTPUT_EXIT_FAILURE;
+  int rc = ringview_load(b->ctl, "bench", &b->ctl->view);
+  if (rc)
+    return rc;
+  b->targets = b->ctl->view.addrs;
+  b->ntargets = b->ctl->view.n;
+  b->direct = b->ctl->route == ROUTE_DIRECT && b->ctl->view.ids;
+  return 0;
 }
 
 /* Runs `n` requests of op with conc in flight; measured ones after skip. */
@@ -300,12 +278,14 @@ static void report(struct bench *b)
         sep = ", ";
       }
     }
-    printf("}, \"mean_hops\": %.3f}\n", hops);
+    printf("}, \"mean_hops\": %.3f, \"route\": \"%s\"}\n", hops,
+           b->direct ? "direct" : "ring");
     return;
   }
   printf("bench %s: %" PRIu64 " requests, %u in flight, %zu bytes, %zu "
-         "node(s), %.2f s\n",
-         op_name(b->op), b->nlat, b->concurrency, b->size, b->ntargets, secs);
+         "node(s), %s route, %.2f s\n",
+         op_name(b->op), b->nlat, b->concurrency, b->size, b->ntargets,
+         b->direct ? "direct" : "ring", secs);
   printf("  throughput  %.0f requests/s\n", ops);
   printf("  latency     p50 %.0f us  p90 %.0f us  p99 %.0f us  max %.0f us\n",
          p50, p90, p99, mx);
@@ -506,9 +486,6 @@ out_loop:
   }
   uv_loop_close(&b->loop);
 out:
-  for (size_t i = 0; i < b->ntargets; i++)
-    free(b->targets[i]);
-  free(b->targets);
   free(b->content);
   free(b->lat_us);
   free(b);

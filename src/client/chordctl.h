@@ -9,9 +9,11 @@
 
 #include "common/auth.h"
 #include "common/rpc.h"
+#include "client/ringview.h"
 
 #define CHORDCTL_DEFAULT_SUPERNODE "127.0.0.1:7000"
 #define CHORDCTL_SUPERNODE_ENV "CHORD_SUPERNODE"
+#define CHORDCTL_RING_CACHE_ENV "CHORD_RING_CACHE"
 #define CHORDCTL_DEFAULT_TIMEOUT_MS 10000
 #define CHORDCTL_MAX_TIMEOUT_MS ((uint64_t)24 * 3600 * 1000) /* one day */
 #define CHORDCTL_MAX_SIZE_LIMIT ((uint64_t)1 << 50)   /* highest --max-size */
@@ -33,6 +35,12 @@ static inline int64_t chordctl_call_ms(int64_t timeout_ms, size_t bytes)
   return timeout_ms + (int64_t)(bytes >> 20) * 1000;
 }
 
+/* How a request naming a file reaches its owner. */
+enum chordctl_route {
+  ROUTE_RING,   /* through a node the supernode picks, along the fingers */
+  ROUTE_DIRECT, /* straight to the owner in the ring view, else as ring */
+};
+
 /* The program's state, from the global flags to the RPC client. */
 struct chordctl {
   const char *supernode;      /* HOST:PORT of the supernode */
@@ -50,6 +58,12 @@ struct chordctl {
   unsigned window;            /* --window: chunks in flight */
   bool quiet;                 /* --quiet: no progress line */
   bool json;                  /* one JSON object on stdout, not text */
+  enum chordctl_route route;  /* --route */
+  const char *ring_cache;     /* --ring-cache FILE, or NULL */
+  int64_t ring_ttl_ms;        /* --ring-ttl: the cache file's lifetime */
+  struct ringview view;       /* the ring as this process knows it */
+  const char *last_route;     /* "direct" or "ring": how the last request
+                                 naming a file went (NULL with --node) */
   struct rpc_client *rpc;     /* sync client, made by main before a command */
   struct auth_opts auth_opts; /* --token-file and --tls-* */
   struct auth auth;           /* what they name, loaded by run_net */

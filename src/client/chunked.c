@@ -31,7 +31,6 @@
 #include "common/name.h"
 
 #define NODE_WRITE "/chord.v1.Node/Write"
-#define SN_LIST_NODES "/chord.v1.Supernode/ListNodes"
 /* Chunks a known-size file is cut into at most: beyond, chunks grow. */
 #define CHUNKED_TARGET_CHUNKS 65536
 #define HASH_LEN CHUNKED_HASH_LEN
@@ -44,80 +43,31 @@ void chunked_sha256(const uint8_t *data, size_t len, uint8_t out[HASH_LEN])
 
 int chunked_entry_nodes(struct xfer *x, const char *what)
 {
-  struct chordctl *ctl = x->ctl;
-  Chord__V1__ListNodesRequest req = CHORD__V1__LIST_NODES_REQUEST__INIT;
-  const Chord__V1__ListNodesResponse *l;
-  int rc;
-  if (ctl->node) {
-    x->nodes = malloc(sizeof(*x->nodes));
-    if (!x->nodes)
-      goto nomem;
-    x->nodes[0] = ctl->node;
-    x->nnodes = 1;
-    return 0;
-  }
-  rc = cluster_check_supernode(ctl);
+  struct ringview *v = &x->ctl->view;
+  int rc = ringview_load(x->ctl, what, v);
   if (rc)
     return rc;
-  if (cluster_call(ctl, ctl->supernode, SN_LIST_NODES, &req.base,
-                   &chord__v1__list_nodes_response__descriptor,
-                   &x->nodes_res) != GRPC_STATUS_OK)
-    return output_rpc_error(ctl, what, "supernode", ctl->supernode,
-                            &x->nodes_res.status);
-  l = (const Chord__V1__ListNodesResponse *)x->nodes_res.resp;
-  x->nodes = malloc((l->n_nodes ? l->n_nodes : 1) * sizeof(*x->nodes));
-  x->ids = malloc((l->n_nodes ? l->n_nodes : 1) * sizeof(*x->ids));
-  if (!x->nodes || !x->ids)
-    goto nomem;
-  for (size_t i = 0; i < l->n_nodes; i++) { /* insertion by id */
-    const Chord__V1__NodeInfo *ni = l->nodes[i];
-    struct chord_id id;
-    size_t k;
-    if (!ni->addr || addr_validate(ni->addr, 0) ||
-        chord_id_from_bytes(&id, ni->id.data, ni->id.len))
-      continue;
-    for (k = x->nnodes; k > 0 && chord_id_cmp(&x->ids[k - 1], &id) > 0; k--) {
-      x->ids[k] = x->ids[k - 1];
-      x->nodes[k] = x->nodes[k - 1];
-    }
-    x->ids[k] = id;
-    x->nodes[k] = ni->addr;
-    x->nnodes++;
+  /* A copy: the view may learn members while the pool holds the list. */
+  x->nodes = malloc(v->n * sizeof(*x->nodes));
+  if (!x->nodes) {
+    output_error(x->ctl, "%s: out of memory", what);
+    return OUTPUT_EXIT_FAILURE;
   }
-  if (x->nnodes == 0) {
-    output_error(ctl, "%s: the supernode at %s lists no node", what,
-                 ctl->supernode);
-    return OUTPUT_EXIT_UNREACHABLE;
-  }
+  for (size_t i = 0; i < v->n; i++)
+    x->nodes[i] = v->addrs[i];
+  x->nnodes = v->n;
   return 0;
-nomem:
-  output_error(ctl, "%s: out of memory", what);
-  return OUTPUT_EXIT_FAILURE;
 }
 
 size_t chunked_first_node(const struct xfer *x, const char *name, size_t len)
 {
-  struct chord_id key;
-  size_t lo = 0, hi = x->nnodes;
-  if (!x->ids || x->nnodes == 0)
-    return 0;
-  chord_id_sha1(&key, name, len);
-  while (lo < hi) { /* the first id >= key; past the end wraps to 0 */
-    size_t mid = lo + (hi - lo) / 2;
-    if (chord_id_cmp(&x->ids[mid], &key) < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo == x->nnodes ? 0 : lo;
+  return ringview_owner(&x->ctl->view, name, len);
 }
 
 void chunked_xfer_free(struct xfer *x)
 {
   free(x->hashes);
-  free(x->ids);
   free(x->nodes);
-  rpc_result_clear(&x->nodes_res);
 }
 
 int chunked_slot_error(struct chordctl *ctl, const char *what,
@@ -262,10 +212,12 @@ static int write_manifest(struct xfer *x, const char *what, uint64_t size,
   f.content.len = protobuf_c_message_pack(&m.base, buf);
   f.manifest = true;
   req.file = &f;
-  rc = cluster_node_call(x->ctl, what, NODE_WRITE, &req.base,
+  rc = cluster_node_call(x->ctl, what, x->name, NODE_WRITE, &req.base,
                          &chord__v1__write_response__descriptor, &res);
   if (rc == 0) {
     struct output_xfer ox = {size, x->nhashes, secs};
+    cluster_learn_owner(x->ctl,
+                        ((const Chord__V1__WriteResponse *)res.resp)->owner);
     output_write(x->ctl, x->name, size,
                  (const Chord__V1__WriteResponse *)res.resp, &ox);
   }
@@ -290,9 +242,11 @@ static int write_plain(struct chordctl *ctl, const char *what, const char *name,
   f.content.data = (uint8_t *)data;
   f.content.len = len;
   req.file = &f;
-  int rc = cluster_node_call(ctl, what, NODE_WRITE, &req.base,
+  int rc = cluster_node_call(ctl, what, name, NODE_WRITE, &req.base,
                              &chord__v1__write_response__descriptor, &res);
   if (rc == 0) {
+    cluster_learn_owner(ctl,
+                        ((const Chord__V1__WriteResponse *)res.resp)->owner);
     struct output_xfer ox = {len, 0, (double)(progress_now_ms() - t0) / 1000.0};
     output_write(ctl, name, len, (const Chord__V1__WriteResponse *)res.resp,
                  &ox);

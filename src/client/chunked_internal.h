@@ -23,9 +23,7 @@ struct xfer {
   uint8_t *hashes; /* CHUNKED_HASH_LEN per chunk: written (write) or expected */
   uint64_t nhashes, cap;
   const Chord__V1__Manifest *m; /* read: the manifest followed */
-  struct rpc_result nodes_res;  /* ListNodes, which nodes[] points into */
-  const char **nodes;           /* by id when ids is set */
-  struct chord_id *ids;         /* each node's id; NULL with --node */
+  const char **nodes;           /* ctl->view's members, by id (or --node) */
   size_t nnodes;
 };
 
@@ -33,7 +31,8 @@ struct xfer {
 void chunked_sha256(const uint8_t *data, size_t len,
                     uint8_t out[CHUNKED_HASH_LEN]);
 /* Fills x->nodes with the nodes the chunks go through: --node, or every
- * member the supernode lists, by id. 0, or an exit code after printing why. */
+ * member of the ring view (ctl->view, loaded when needed), by id. 0, or an
+ * exit code after printing why. */
 int chunked_entry_nodes(struct xfer *x, const char *what);
 /* The index in x->nodes of the node owning name[0..len) by the list (the
  * successor of its key): where a chunk goes first, so that it takes no

@@ -6,14 +6,18 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "chord/v1/supernode.pb-c.h"
 #include "common/escape.h"
 #include "client/output.h"
 #include "common/addr.h"
+#include "client/ringview.h"
 
 #define SN_GET_NODE "/chord.v1.Supernode/GetNode"
 #define GET_NODE_TRIES 3 /* GetNode calls made to find another node */
+#define READ_TRIES 8     /* tries of a request that changes nothing */
+#define PAUSE_MS 100     /* before the third try; doubles after each */
 
 /* Makes one blocking call of method with request req on target, with the
  * --timeout deadline (a second more per MiB of req), through ctl->rpc. Always
@@ -102,32 +106,93 @@ cleanup:
   return rc;
 }
 
-/* Calls method with req on a node: --node, or one from the supernode and,
- * when that one answers UNAVAILABLE (it is down, or cannot serve: a peer
+/* Where a request naming name goes with --route direct: *target becomes
+ * the name's owner in the ring view (loaded on first use), or NULL when
+ * the view is empty (ask the supernode); otherwise it is left alone. 0,
+ * or an exit code after printing why. */
+static int direct_target(struct chordctl *ctl, const char *what,
+                         const char *name, const char **target)
+{
+  if (ctl->node || !name || ctl->route != ROUTE_DIRECT)
+    return 0;
+  int rc = ringview_load(ctl, what, &ctl->view);
+  if (rc)
+    return rc;
+  if (ctl->view.n)
+    *target = ctl->view.addrs[ringview_owner(&ctl->view, name, strlen(name))];
+  return 0;
+}
+
+/* Calls method with req on a node: --node; with --route direct and a file
+ * name, the name's owner in the ring view; else one from the supernode.
+ * When that node answers UNAVAILABLE (it is down, or cannot serve: a peer
  * behind it is gone) or CANCELLED (chordctl never cancels its calls: gRPC
  * core does that to a request reaching a server as it shuts down, before
- * the node sees it), once more on another. On 0, *res holds the response
- * decoded with desc (the caller clears it); otherwise *res is clear and
- * an exit code is returned after printing why, starting with what (the
- * action, e.g. `read "x"`). Main thread. */
-int cluster_node_call(struct chordctl *ctl, const char *what,
+ * the node sees it), once more on another: the next owner in the view,
+ * which no longer holds the first, or one from the supernode. A request
+ * that changes nothing is tried up to READ_TRIES times within --timeout,
+ * pausing from the third try on, so that a read through a ring that has
+ * just lost a node waits for the ring to close over it. On 0, *res
+ * holds the response decoded with desc (the caller clears it); otherwise
+ * *res is clear and an exit code is returned after printing why, starting
+ * with what (the action, e.g. `read "x"`). Main thread. */
+static int64_t mono_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether method changes nothing (Read, Lookup): it may be tried again
+ * whatever happened to the try before. */
+static bool read_only(const char *method)
+{
+  const char *m = strrchr(method, '/');
+  return m && (strcmp(m, "/Read") == 0 || strcmp(m, "/Lookup") == 0);
+}
+
+/* Sleeps before try t (from 0) of a read-only request: none before the
+ * second (another node), then PAUSE_MS doubling, for the ring to close
+ * over a node that died, within what is left of --timeout. False when no
+ * time is left for another try. */
+static bool pause_before(struct chordctl *ctl, int t, int64_t t0)
+{
+  int64_t left = ctl->timeout_ms - (mono_ms() - t0);
+  int64_t ms = t < 2 ? 0 : (int64_t)PAUSE_MS << (t - 2);
+  if (left <= ms + 100)
+    return false;
+  if (ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  return true;
+}
+
+int cluster_node_call(struct chordctl *ctl, const char *what, const char *name,
                       const char *method, const ProtobufCMessage *req,
                       const ProtobufCMessageDescriptor *desc,
                       struct rpc_result *res)
 {
   char addr[ADDR_STR_MAX], prev[ADDR_STR_MAX];
-  int tries = ctl->node ? 1 : 2, rc;
+  int tries = ctl->node ? 1 : read_only(method) ? READ_TRIES : 2, rc;
+  int64_t t0 = mono_ms();
 
   memset(res, 0, sizeof(*res));
   for (int t = 0; t < tries; t++) {
-    const char *target = ctl->node;
+    const char *target = ctl->node; /* NULL: ask the supernode */
+    rc = direct_target(ctl, what, name, &target);
+    if (rc)
+      return rc;
+    if (!ctl->node)
+      ctl->last_route = target ? "direct" : "ring";
     if (!target) {
       rc = pick_node(ctl, t ? prev : NULL, addr);
       if (rc)
         return rc;
       target = addr;
     }
-    if (cluster_call(ctl, target, method, req, desc, res) == GRPC_STATUS_OK)
+    snprintf(prev, sizeof(prev), "%s", target);
+    if (cluster_call(ctl, prev, method, req, desc, res) == GRPC_STATUS_OK)
       return 0;
     bool retry = res->status.code == GRPC_STATUS_UNAVAILABLE ||
                  res->status.code == GRPC_STATUS_CANCELLED;
@@ -140,13 +205,23 @@ int cluster_node_call(struct chordctl *ctl, const char *what,
       rpc_result_clear(res);
       return OUTPUT_EXIT_NOTFOUND;
     }
-    if (!retry || t + 1 == tries) {
-      rc = output_rpc_error(ctl, what, "node", target, &res->status);
+    if (!retry || t + 1 == tries || !pause_before(ctl, t + 1, t0)) {
+      rc = output_rpc_error(ctl, what, "node", prev, &res->status);
       rpc_result_clear(res);
       return rc;
     }
-    snprintf(prev, sizeof(prev), "%s", target);
+    /* The node itself is down or leaving (not one behind it): the view's
+     * next owner of the name is its successor, which takes the keys
+     * over. */
+    if (ctl->route == ROUTE_DIRECT && !res->status.remote)
+      ringview_forget(&ctl->view, prev);
     rpc_result_clear(res);
   }
   return OUTPUT_EXIT_FAILURE; /* not reached: the last try returns */
+}
+
+void cluster_learn_owner(struct chordctl *ctl, const Chord__V1__NodeInfo *owner)
+{
+  if (owner && ctl->view.loaded)
+    ringview_learn(&ctl->view, owner->id.data, owner->id.len, owner->addr);
 }

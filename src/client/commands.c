@@ -87,11 +87,12 @@ int commands_read(struct chordctl *ctl, int argc, char **argv)
     return rc;
   req.name = (char *)pos[0];
   req.accept_manifest = true;
-  rc = cluster_node_call(ctl, what, NODE_READ, &req.base,
+  rc = cluster_node_call(ctl, what, pos[0], NODE_READ, &req.base,
                          &chord__v1__read_response__descriptor, &res);
   if (rc)
     return rc;
   r = (const Chord__V1__ReadResponse *)res.resp;
+  cluster_learn_owner(ctl, r->owner);
   if (!r->file) {
     output_error(ctl, "%s: the node answered without the file", what);
     rc = OUTPUT_EXIT_FAILURE;
@@ -166,11 +167,14 @@ int commands_delete(struct chordctl *ctl, int argc, char **argv)
   req.name = (char *)name;
   ctl->retried_unsure = false;
   ctl->unsure_notfound_ok = true;
-  rc = cluster_node_call(ctl, what, NODE_DELETE, &req.base,
+  rc = cluster_node_call(ctl, what, name, NODE_DELETE, &req.base,
                          &chord__v1__delete_response__descriptor, &res);
-  if (rc == 0)
-    output_delete(ctl, name, (const Chord__V1__DeleteResponse *)res.resp);
-  else if (rc == OUTPUT_EXIT_NOTFOUND && ctl->retried_unsure)
+  if (rc == 0) {
+    const Chord__V1__DeleteResponse *r =
+        (const Chord__V1__DeleteResponse *)res.resp;
+    cluster_learn_owner(ctl, r->owner);
+    output_delete(ctl, name, r);
+  } else if (rc == OUTPUT_EXIT_NOTFOUND && ctl->retried_unsure)
     rc = output_delete_unsure(ctl, name);
   rpc_result_clear(&res);
   return rc;
@@ -191,10 +195,14 @@ int commands_lookup(struct chordctl *ctl, int argc, char **argv)
   if (rc)
     return rc;
   req.name = (char *)name;
-  rc = cluster_node_call(ctl, what, NODE_LOOKUP, &req.base,
+  rc = cluster_node_call(ctl, what, name, NODE_LOOKUP, &req.base,
                          &chord__v1__lookup_response__descriptor, &res);
-  if (rc == 0)
-    output_lookup(ctl, name, (const Chord__V1__LookupResponse *)res.resp);
+  if (rc == 0) {
+    const Chord__V1__LookupResponse *r =
+        (const Chord__V1__LookupResponse *)res.resp;
+    cluster_learn_owner(ctl, r->owner);
+    output_lookup(ctl, name, r);
+  }
   rpc_result_clear(&res);
   return rc;
 }

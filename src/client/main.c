@@ -85,15 +85,18 @@ static const struct command commands[] = {
      "show the owner of NAME and the path to it",
      "Shows the key of NAME (SHA-1, 40 hex digits), the node that owns it,\n"
      "the hops a request takes and the path: every node visited, the\n"
-     "first one first and the owner last. Reads or writes nothing.\n"
+     "first one first and the owner last, and the route the request took\n"
+     "(direct: to the owner in the member list, see --route; ring: through\n"
+     "a node the supernode picked; node: --node). Reads or writes nothing.\n"
      "\n"
-     "With --json: {command, name, key, owner {id, addr}, hops,\n"
+     "With --json: {command, name, key, owner {id, addr}, hops, route,\n"
      "path [{id, addr}]}.\n"},
     {"bench", bench_run, true,
      "[--op OP] [--count N] [--concurrency C] [--size S]",
      "measure throughput, latency and hops against the cluster",
-     "Sends --count requests (10000) through random members (or only\n"
-     "--node) with --concurrency requests in flight (1), driven\n"
+     "Sends --count requests (10000) through random members (with --route\n"
+     "direct, each to its name's owner; or only --node) with\n"
+     "--concurrency requests in flight (1), driven\n"
      "asynchronously on one thread, after --warmup unmeasured ones (100),\n"
      "and reports requests per second, latency p50/p90/p99/max, errors by\n"
      "status and the mean hop count. read and mixed first write each of\n"
@@ -103,7 +106,7 @@ static const struct command commands[] = {
      "\n"
      "With --json: {command, op, count, concurrency, size, nodes, seconds,\n"
      "ops_per_s, mean_us, p50_us, p90_us, p99_us, max_us, ok, errors\n"
-     "{STATUS: n}, mean_hops}.\n"
+     "{STATUS: n}, mean_hops, route}.\n"
      "\n"
      "Options:\n"
      "  --op OP             write, read, mixed or ping (read)\n"
@@ -220,6 +223,15 @@ static void print_usage(FILE *f)
         "                         of this size, 4K to 64M (default 1M; more\n"
         "                         for files over 65536 chunks)\n"
         "  --window N             chunks in flight at once, 1 to 64 (8)\n"
+        "  --route direct|ring    direct: send a request naming a file\n"
+        "                         straight to its owner in the member list\n"
+        "                         (one round trip); ring: through a node the\n"
+        "                         supernode picks, along the fingers (ring)\n"
+        "  --ring-cache FILE      keep the member list in FILE between runs\n"
+        "                         ($" CHORDCTL_RING_CACHE_ENV
+        "; default: none)\n"
+        "  --ring-ttl DURATION    how long a cached member list is used\n"
+        "                         before it is fetched again (10s)\n"
         "  -q, --quiet            no progress line for big transfers\n"
         "  --token-file FILE      token sent with every call: the cluster's,\n"
         "                         or the client token ($CHORD_TOKEN_FILE)\n"
@@ -355,6 +367,22 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
         ctl->window = (unsigned)w;
         continue;
       }
+    } else if (args_flag_value(argc, argv, &i, "--route", &val)) {
+      if (val && (strcmp(val, "direct") == 0 || strcmp(val, "ring") == 0)) {
+        ctl->route = val[0] == 'd' ? ROUTE_DIRECT : ROUTE_RING;
+        continue;
+      }
+    } else if (args_flag_value(argc, argv, &i, "--ring-cache", &val)) {
+      if (val && val[0]) {
+        ctl->ring_cache = val;
+        continue;
+      }
+    } else if (args_flag_value(argc, argv, &i, "--ring-ttl", &val)) {
+      if (val &&
+          units_parse_duration(val, 0, CHORDCTL_MAX_TIMEOUT_MS, &ms) == 0) {
+        ctl->ring_ttl_ms = (int64_t)ms;
+        continue;
+      }
     } else if (auth_flag(ctl, argc, argv, &i, &val)) {
       if (val)
         continue;
@@ -379,6 +407,13 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
     if (strncmp(a, "--chunk-size", 12) == 0)
       return output_usage(ctl, NULL,
                           "--chunk-size %s is not a size from 4K to 64M", q);
+    if (strncmp(a, "--route", 7) == 0)
+      return output_usage(ctl, NULL, "--route %s is not direct or ring", q);
+    if (strncmp(a, "--ring-ttl", 10) == 0)
+      return output_usage(ctl, NULL,
+                          "--ring-ttl %s is not a duration such as 10s", q);
+    if (strncmp(a, "--ring-cache", 12) == 0)
+      return output_usage(ctl, NULL, "--ring-cache needs a file name");
     if (strncmp(a, "--window", 8) == 0)
       return output_usage(ctl, NULL, "--window %s is not a number from 1 to 64",
                           q);
@@ -397,6 +432,9 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
   } else {
     ctl->supernode = CHORDCTL_DEFAULT_SUPERNODE;
   }
+  env = getenv(CHORDCTL_RING_CACHE_ENV);
+  if (!ctl->ring_cache && env && env[0])
+    ctl->ring_cache = env;
   *next = i;
   return 0;
 }
@@ -430,6 +468,8 @@ static int run_net(struct chordctl *ctl, const struct command *c, int argc,
     rc = OUTPUT_EXIT_FAILURE;
   } else {
     rc = c->run(ctl, argc, argv);
+    ringview_save(ctl, &ctl->view);
+    ringview_free(&ctl->view);
     rpc_client_shutdown(ctl->rpc, NULL, NULL);
     ctl->rpc = NULL;
   }
@@ -445,6 +485,7 @@ int main(int argc, char **argv)
       .max_size = CHORDCTL_DEFAULT_MAX_SIZE,
       .chunk_size = CHORDCTL_DEFAULT_CHUNK,
       .window = CHORDCTL_DEFAULT_WINDOW,
+      .ring_ttl_ms = RINGVIEW_DEFAULT_TTL_MS,
   };
   const struct command *c;
   enum action act;

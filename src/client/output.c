@@ -377,6 +377,7 @@ void output_lookup(struct chordctl *ctl, const char *name,
     json_hex(&j, "key", r->key.data, r->key.len);
     output__node_json(&j, "owner", r->owner);
     json_uint(&j, "hops", hops);
+    json_str(&j, "route", ctl->last_route ? ctl->last_route : "node");
     json_open(&j, "path", '[');
     for (size_t i = 0; i < r->n_path; i++)
       output__node_json(&j, NULL, r->path[i]);
@@ -390,7 +391,12 @@ void output_lookup(struct chordctl *ctl, const char *name,
   output__put_hex(r->key.data, r->key.len);
   fputs("\nowner  ", stdout);
   output__text_node(r->owner);
-  printf("\nhops   %" PRIu64 "\npath   ", hops);
+  printf("\nhops   %" PRIu64 "\nroute  %s\npath   ", hops,
+         !ctl->last_route                         ? "node (--node)"
+         : strcmp(ctl->last_route, "direct") == 0 ? "direct (to the owner in "
+                                                    "the member list)"
+                                                  : "ring (through a node the "
+                                                    "supernode picked)");
   if (!r->n_path)
     fputs("none", stdout);
   for (size_t i = 0; i < r->n_path; i++) {
