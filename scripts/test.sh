@@ -3,8 +3,9 @@
 # Installs what is missing, builds, and runs the whole test suite twice:
 # a plain build, then one under AddressSanitizer + UndefinedBehaviorSanitizer,
 # each followed by its integration tests again with mutual TLS and a token;
-# then every fuzz target for 30 s ($CHORD_FUZZ_SECONDS), and, where a
-# Docker engine answers, the docker-compose cluster test.
+# then every fuzz target for 30 s ($CHORD_FUZZ_SECONDS); where Go is
+# installed, the Helm chart's checks; and, where a Docker engine answers,
+# the docker-compose cluster test.
 # Any failure or sanitizer report fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,6 +81,15 @@ run_secure sanitizers build-san
 # campaigns); a crash, leak or timeout fails the run.
 check "fuzz: scripts/fuzz.sh ${CHORD_FUZZ_SECONDS:-30}" \
   scripts/fuzz.sh "${CHORD_FUZZ_SECONDS:-30}"
+
+# The Helm chart, without a cluster: lint, render with several value sets,
+# strict checks of every manifest against the Kubernetes API types
+# (tools/chartcheck), wherever Go is installed.
+if command -v go >/dev/null || [ -x /usr/local/go/bin/go ]; then
+  check "helm chart: tests/helm/run.sh" tests/helm/run.sh
+else
+  echo "== helm chart: skipped (no Go toolchain to build helm and chartcheck)"
+fi
 
 # The docker-compose cluster, end to end, wherever a Docker engine answers.
 if command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1; then
