@@ -5,7 +5,7 @@
 # each followed by its integration tests again with mutual TLS and a token;
 # then every fuzz target for 30 s ($CHORD_FUZZ_SECONDS); where Go is
 # installed, the Helm chart's checks; and, where a Docker engine answers,
-# the docker-compose cluster test.
+# the docker-compose cluster test and the Docker Swarm stack test.
 # Any failure or sanitizer report fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,8 +99,15 @@ if command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1; then
   else
     failed=$((failed + 1))
   fi
+  # The same image as a swarm stack: deploy, scale 3 -> 5 -> 4, read back.
+  echo "== swarm: a Docker Swarm stack end to end"
+  if tests/swarm/run.sh; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
 else
-  echo "== compose: skipped (no Docker engine answers 'docker info')"
+  echo "== compose and swarm: skipped (no Docker engine answers 'docker info')"
 fi
 
 echo "tests: $passed passed, $failed failed"
