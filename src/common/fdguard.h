@@ -55,8 +55,8 @@ void fdguard_stop(struct fdguard *g);
 /* Descriptors open in this process: INT_MAX when none is left to look,
  * -1 when /proc cannot tell. */
 int fdguard_count_fds(void);
-/* Connections waiting in the accept queue of the TCP listener on port
- * (0 when none or unknown). */
+/* Connections waiting in the accept queue of this process's TCP
+ * listener(s) on port (0 when none or unknown). */
 unsigned fdguard_accept_queue(int port);
 
 #endif
