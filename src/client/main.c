@@ -226,7 +226,8 @@ static void print_usage(FILE *f)
         "  --route direct|ring    direct: send a request naming a file\n"
         "                         straight to its owner in the member list\n"
         "                         (one round trip); ring: through a node the\n"
-        "                         supernode picks, along the fingers (ring)\n"
+        "                         supernode picks, along the fingers\n"
+        "                         ($" CHORDCTL_ROUTE_ENV "; default ring)\n"
         "  --ring-cache FILE      keep the member list in FILE between runs\n"
         "                         ($" CHORDCTL_RING_CACHE_ENV
         "; default: none)\n"
@@ -307,6 +308,7 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
                        enum action *act)
 {
   const char *sn = NULL, *val, *env;
+  bool route_set = false;
   uint64_t ms;
   char q[64];
   int i;
@@ -370,6 +372,7 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
     } else if (args_flag_value(argc, argv, &i, "--route", &val)) {
       if (val && (strcmp(val, "direct") == 0 || strcmp(val, "ring") == 0)) {
         ctl->route = val[0] == 'd' ? ROUTE_DIRECT : ROUTE_RING;
+        route_set = true;
         continue;
       }
     } else if (args_flag_value(argc, argv, &i, "--ring-cache", &val)) {
@@ -435,6 +438,15 @@ static int parse_flags(struct chordctl *ctl, int argc, char **argv, int *next,
   env = getenv(CHORDCTL_RING_CACHE_ENV);
   if (!ctl->ring_cache && env && env[0])
     ctl->ring_cache = env;
+  env = getenv(CHORDCTL_ROUTE_ENV);
+  if (!route_set && env && env[0]) {
+    if (strcmp(env, "direct") != 0 && strcmp(env, "ring") != 0) {
+      escape_quote(q, sizeof(q), env, strlen(env));
+      return output_usage(ctl, NULL,
+                          CHORDCTL_ROUTE_ENV " %s is not direct or ring", q);
+    }
+    ctl->route = env[0] == 'd' ? ROUTE_DIRECT : ROUTE_RING;
+  }
   *next = i;
   return 0;
 }
