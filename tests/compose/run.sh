@@ -27,41 +27,20 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-export CHORD_IMAGE=${CHORD_IMAGE:-chord:latest}
-export CHORD_STORE=${CHORD_STORE:-mem}
+TEST_NAME=compose
+# shellcheck source=tests/docker-lib.sh
+. "$ROOT/tests/docker-lib.sh"
+
 PROJECT=${CHORD_TEST_PROJECT:-chordtest}
-BASE=debian:bookworm-slim
 FILES=100
 NODES=3
 SCALED=5
-read -r -a MODES <<<"${*:-${CHORD_TEST_MODES:-plain tls}}"
-for m in "${MODES[@]}"; do
-  case $m in
-    plain | tls) ;;
-    *) echo "compose test: unknown mode \"$m\" (plain or tls)" >&2; exit 2 ;;
-  esac
-done
 
-LOGS=$(mktemp -d "${TMPDIR:-/tmp}/chord-compose-test.XXXXXX")
-CERTS= # the tls mode's certificates and tokens, removed on exit
-T0=$(date +%s%N)
-MODE=
-STEP="start"
-RESULT=
-FIGURES=()
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-secs_since() { # START_NS: seconds since, with one decimal
-  awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'
-}
-say() { echo "compose-test: $*"; }
-fail() { RESULT="FAILED at ${MODE:+$MODE: }$STEP: $*"; exit 1; }
+parse_modes "$@"
+init_state compose.log
 
 # --- docker and compose ------------------------------------------------------
-if ! timeout 30 docker info >/dev/null 2>&1; then
-  echo "compose test: FAILED: no Docker engine answers (docker info)"
-  exit 1
-fi
+need_docker
 if timeout 30 docker compose version >/dev/null 2>&1; then
   DC=(docker compose)
 elif command -v docker-compose >/dev/null; then
@@ -98,15 +77,10 @@ teardown() {
 }
 
 on_exit() {
-  local rc=$? f figures=
+  local rc=$?
   trap - EXIT INT TERM
   if [ $rc -ne 0 ]; then
-    case $rc in
-      130 | 143) RESULT="INTERRUPTED during ${MODE:+$MODE: }$STEP" ;;
-      *) RESULT=${RESULT:-"FAILED at ${MODE:+$MODE: }$STEP (exit $rc)"} ;;
-    esac
-    echo "---- last compose commands ($LOGS/compose.log)"
-    tail -n 15 "$LOGS/compose.log" 2>/dev/null || true
+    failed_result $rc
     echo "---- cluster logs ($LOGS/cluster.log)"
     timeout 60 "${DC[@]}" logs --no-color --tail 30 >"$LOGS/cluster.log" \
       2>&1 || true
@@ -118,8 +92,7 @@ on_exit() {
     RESULT="PASSED"
     [ "${CHORD_TEST_KEEP_LOGS:-0}" = 1 ] || rm -rf "$LOGS"
   fi
-  for f in "${FIGURES[@]}"; do figures+="$f; "; done
-  echo "compose test: $RESULT; ${figures}total $(secs_since "$T0")s"
+  result_line
   exit $rc
 }
 trap on_exit EXIT
@@ -132,9 +105,7 @@ ring_size() {
   local j
   j=$(timeout 20 "${DC[@]}" exec -T supernode \
         chordctl --json --timeout 3s ring 2>/dev/null) || j=
-  echo "$(grep -o '"joined":true' <<<"$j" | wc -l)" \
-    "$(grep -o '"count":[0-9]*' <<<"$j" | cut -d: -f2 || true)" \
-    "$(grep -o '"unreachable":[0-9]*' <<<"$j" | cut -d: -f2 || true)"
+  ring_counts "$j"
 }
 
 # wait_ring N SECONDS: until the supernode lists exactly N members, all
@@ -168,101 +139,17 @@ wait_healthy() {
   fail "containers not healthy within $1s:${states:- none running}"
 }
 
-# The script the ctl container runs: write or read (and compare) files
-# 1..N. File i holds the numbers 1..i*40, one per line (up to ~15 kB).
-CHECK_SCRIPT='
-mode=$1 n=$2 i=1 bad=0 badlist=
-while [ $i -le $n ]; do
-  seq 1 $((i * 40)) >/tmp/want
-  if [ "$mode" = write ]; then
-    chordctl write "compose/file-$i" /tmp/want >/dev/null 2>/tmp/err
-  else
-    chordctl read "compose/file-$i" -o /tmp/got >/dev/null 2>/tmp/err &&
-      cmp -s /tmp/want /tmp/got
-  fi || { bad=$((bad + 1)); badlist="$badlist $i"; head -c 300 /tmp/err >&2; }
-  i=$((i + 1))
-done
-echo "$mode: $((n - bad)) of $n files ok${badlist:+; failed:$badlist}"
-[ $bad -eq 0 ]'
-
-# files write|read: all of them through chordctl in a ctl container.
-files() {
-  local out t=$(date +%s%N)
-  echo "+ ${DC[*]} run --rm -T --entrypoint sh ctl -c CHECK_SCRIPT $1" \
-    >>"$LOGS/compose.log"
-  out=$(timeout 240 "${DC[@]}" run --rm -T --entrypoint sh ctl \
-          -c "$CHECK_SCRIPT" sh "$1" "$FILES" 2>>"$LOGS/compose.log") ||
-    fail "${out:-$1 did not finish within 240s}"
-  say "$out ($(secs_since "$t")s)"
-}
-
 # --- the image ---------------------------------------------------------------
-STEP="base image"
-if ! docker image inspect "$BASE" >/dev/null 2>&1; then
-  t=$(date +%s%N)
-  if [ "${CHORD_BASE_PULL:-0}" = 1 ]; then
-    timeout 600 docker pull "$BASE" >>"$LOGS/build.log" 2>&1 ||
-      fail "cannot pull $BASE (see $LOGS/build.log)"
-  else
-    say "making $BASE from Debian's packages (scripts/make-base-image.sh)"
-    timeout 900 "$ROOT/scripts/make-base-image.sh" 2>&1 |
-      tee -a "$LOGS/build.log" || fail "cannot make $BASE"
-    docker image inspect "$BASE" >/dev/null 2>&1 || fail "cannot make $BASE"
-  fi
-  FIGURES+=("base image made in $(secs_since "$t")s")
-fi
-
-STEP="image build"
-say "building $CHORD_IMAGE from docker/Dockerfile (log: $LOGS/build.log)"
-t=$(date +%s%N)
-build_opts=()
-[ "${CHORD_BUILD_NETWORK:-host}" = default ] ||
-  build_opts+=(--network "${CHORD_BUILD_NETWORK:-host}")
-# The classic builder leaves a failed step's container unless told not to.
-docker buildx version >/dev/null 2>&1 || build_opts+=(--force-rm)
-timeout 1200 docker build "${build_opts[@]}" -f docker/Dockerfile \
-  -t "$CHORD_IMAGE" . >>"$LOGS/build.log" 2>&1 || {
-  tail -n 30 "$LOGS/build.log"
-  fail "docker build failed (see $LOGS/build.log)"
-}
-FIGURES+=("build $(secs_since "$t")s")
-FIGURES+=("image $(docker image inspect -f '{{.Size}}' "$CHORD_IMAGE" |
+build_image
+FIGURES+=("image $(timeout 30 docker image inspect -f '{{.Size}}' "$CHORD_IMAGE" |
   awk '{ printf "%.0f MB", $1 / 1e6 }')")
 
-# --- the tls mode's certificates and checks ----------------------------------
-# make_certs: a CA, certificates and tokens for the cluster in $CERTS
-# (mounted read-only at /etc/chord/tls), plus another CA's in
-# $CERTS/other for the refused client. The containers' user (uid 10001)
-# must read them: mktemp makes the directory 0700.
-make_certs() {
-  command -v openssl >/dev/null ||
-    fail "openssl is missing (apt-get install openssl)"
-  CERTS=$(mktemp -d "${TMPDIR:-/tmp}/chord-compose-certs.XXXXXX")
-  { "$ROOT/scripts/make-certs.sh" "$CERTS" &&
-    "$ROOT/scripts/make-certs.sh" "$CERTS/other"; } \
-    >>"$LOGS/compose.log" 2>&1 ||
-    fail "scripts/make-certs.sh failed (see $LOGS/compose.log)"
-  chmod 0755 "$CERTS" "$CERTS/other"
-  export CHORD_CERTS=$CERTS
-}
-
-# The script a ctl container runs in the tls mode, once files exist: what
-# chordctl may and may not do. Prints every check's exit status on one
-# line; exits 1 when any differs from the one wanted.
-TLS_SCRIPT='
-bad=0 out=
-check() { # WANT WHAT COMMAND...: runs COMMAND, wants exit WANT
-  want=$1 what=$2
-  shift 2
-  "$@" >/dev/null 2>/tmp/err
-  got=$?
-  if [ $got -eq "$want" ]; then
-    out="$out; $what: $got"
-  else
-    bad=1
-    out="$out; $what: exit $got, wanted $want ($(head -c 200 /tmp/err))"
-  fi
-}
+# --- the tls mode's checks ---------------------------------------------------
+# The certificates (make_certs other) are mounted read-only at
+# /etc/chord/tls, another CA's in /etc/chord/tls/other for the refused
+# client. The checks: what chordctl may and may not do.
+# shellcheck disable=SC2016 # expanded by the container's sh
+TLS_SCRIPT=$(tls_script '
 printf "not-the-token\n" >/tmp/wrong-token
 other=/etc/chord/tls/other
 check 0 "ring with the client token" chordctl ring
@@ -278,20 +165,7 @@ check 3 "ring without TLS" env -u CHORD_TLS_CERT -u CHORD_TLS_KEY \
   -u CHORD_TLS_CA -u CHORD_TLS_SERVER_NAME chordctl --timeout 3s ring
 check 3 "ring with a client certificate of another CA" \
   chordctl --timeout 3s --tls-cert $other/client.pem \
-  --tls-key $other/client.key ring
-echo "${out#; }"
-exit $bad'
-
-# tls_checks: TLS_SCRIPT in a ctl container.
-tls_checks() {
-  local out t=$(date +%s%N)
-  echo "+ ${DC[*]} run --rm -T --entrypoint sh ctl -c TLS_SCRIPT" \
-    >>"$LOGS/compose.log"
-  out=$(timeout 120 "${DC[@]}" run --rm -T --entrypoint sh ctl \
-          -c "$TLS_SCRIPT" 2>>"$LOGS/compose.log") ||
-    fail "${out:-the checks did not finish within 120s}"
-  say "$out ($(secs_since "$t")s)"
-}
+  --tls-key $other/client.key ring')
 
 # --- the cluster -------------------------------------------------------------
 # run_mode plain|tls: the whole sequence on a new cluster, which it
@@ -302,9 +176,10 @@ run_mode() {
   DC=("${DC_PLAIN[@]}")
   if [ "$MODE" = tls ]; then
     STEP="certificates"
-    [ -n "$CERTS" ] || make_certs
+    [ -n "$CERTS" ] || make_certs other
     DC+=(-f "$ROOT/docker-compose.tls.yml")
   fi
+  CTL_SH=("${DC[@]}" run --rm -T --entrypoint sh ctl)
   say "== mode $MODE"
 
   STEP="clean state"

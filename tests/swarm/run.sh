@@ -36,8 +36,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-export CHORD_IMAGE=${CHORD_IMAGE:-chord:latest}
-export CHORD_STORE=${CHORD_STORE:-mem}
+TEST_NAME=swarm
+# shellcheck source=tests/docker-lib.sh
+. "$ROOT/tests/docker-lib.sh"
+
 export CHORD_SUBNET=${CHORD_SUBNET:-10.231.250.0/24}
 export CHORD_NODES=3
 unset CHORD_METRICS
@@ -48,18 +50,12 @@ SN_SERVICE=${STACK}_supernode
 NODE_SERVICE=${STACK}_node
 NS_LABEL=label=com.docker.stack.namespace=$STACK
 CTL_LABEL=org.chord.swarm-test=$STACK # the one-off chordctl containers
-BASE=debian:bookworm-slim
 FILES=60
 NODES=3
 SCALED=5
 SHRUNK=4
-read -r -a MODES <<<"${*:-${CHORD_TEST_MODES:-plain tls}}"
-for m in "${MODES[@]}"; do
-  case $m in
-    plain | tls) ;;
-    *) echo "swarm test: unknown mode \"$m\" (plain or tls)" >&2; exit 2 ;;
-  esac
-done
+
+parse_modes "$@"
 case $STACK in
   *[!a-z0-9_-]* | '' | [_-]*)
     echo "swarm test: CHORD_TEST_STACK must be lowercase letters, digits," \
@@ -67,23 +63,10 @@ case $STACK in
     exit 2 ;;
 esac
 
-LOGS=$(mktemp -d "${TMPDIR:-/tmp}/chord-swarm-test.XXXXXX")
-CERTS= # the tls mode's certificates and tokens, removed on exit
-T0=$(date +%s%N)
-MODE=
-STEP="start"
-RESULT=
-FIGURES=()
+init_state docker.log
 SWARM_INIT=0 # 1 when this script made the swarm (and so leaves it)
 DEPLOYED=0
 DEPLOY_TS= # when the stack was deployed, for `docker events --since`
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-secs_since() { # START_NS: seconds since, with one decimal
-  awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'
-}
-say() { echo "swarm-test: $*"; }
-fail() { RESULT="FAILED at ${MODE:+$MODE: }$STEP: $*"; exit 1; }
 
 # dk SECONDS ARGS...: one docker command, bounded, its output to the log.
 dk() {
@@ -94,10 +77,7 @@ dk() {
 }
 
 # --- the engine and the swarm ------------------------------------------------
-if ! timeout 30 docker info >/dev/null 2>&1; then
-  echo "swarm test: FAILED: no Docker engine answers (docker info)"
-  exit 1
-fi
+need_docker
 
 # Removes the stack and whatever it left, and waits (bounded) until its
 # services, containers, network, volumes and secrets are gone. Touches
@@ -193,15 +173,10 @@ cluster_logs() {
 }
 
 on_exit() {
-  local rc=$? f figures=
+  local rc=$?
   trap - EXIT INT TERM
   if [ $rc -ne 0 ]; then
-    case $rc in
-      130 | 143) RESULT="INTERRUPTED during ${MODE:+$MODE: }$STEP" ;;
-      *) RESULT=${RESULT:-"FAILED at ${MODE:+$MODE: }$STEP (exit $rc)"} ;;
-    esac
-    echo "---- last docker commands ($LOGS/docker.log)"
-    tail -n 15 "$LOGS/docker.log" 2>/dev/null || true
+    failed_result $rc
     [ "$DEPLOYED" = 0 ] || cluster_logs
   fi
   if ! teardown; then
@@ -217,8 +192,7 @@ on_exit() {
   else
     echo "swarm-test: logs kept in $LOGS"
   fi
-  for f in "${FIGURES[@]}"; do figures+="$f; "; done
-  echo "swarm test: $RESULT; ${figures}total $(secs_since "$T0")s"
+  result_line
   exit $rc
 }
 trap on_exit EXIT
@@ -250,37 +224,8 @@ esac
 
 # --- the image ---------------------------------------------------------------
 if [ "${CHORD_TEST_REBUILD:-0}" = 1 ] ||
-   ! docker image inspect "$CHORD_IMAGE" >/dev/null 2>&1; then
-  STEP="base image"
-  if ! docker image inspect "$BASE" >/dev/null 2>&1; then
-    t=$(date +%s%N)
-    if [ "${CHORD_BASE_PULL:-0}" = 1 ]; then
-      timeout 600 docker pull "$BASE" >>"$LOGS/build.log" 2>&1 ||
-        fail "cannot pull $BASE (see $LOGS/build.log)"
-    else
-      say "making $BASE from Debian's packages (scripts/make-base-image.sh)"
-      timeout 900 "$ROOT/scripts/make-base-image.sh" 2>&1 |
-        tee -a "$LOGS/build.log" || fail "cannot make $BASE"
-      docker image inspect "$BASE" >/dev/null 2>&1 ||
-        fail "cannot make $BASE"
-    fi
-    FIGURES+=("base image made in $(secs_since "$t")s")
-  fi
-
-  STEP="image build"
-  say "building $CHORD_IMAGE from docker/Dockerfile (log: $LOGS/build.log)"
-  t=$(date +%s%N)
-  build_opts=()
-  [ "${CHORD_BUILD_NETWORK:-host}" = default ] ||
-    build_opts+=(--network "${CHORD_BUILD_NETWORK:-host}")
-  # The classic builder leaves a failed step's container unless told not to.
-  docker buildx version >/dev/null 2>&1 || build_opts+=(--force-rm)
-  timeout 1200 docker build "${build_opts[@]}" -f docker/Dockerfile \
-    -t "$CHORD_IMAGE" . >>"$LOGS/build.log" 2>&1 || {
-    tail -n 30 "$LOGS/build.log"
-    fail "docker build failed (see $LOGS/build.log)"
-  }
-  FIGURES+=("build $(secs_since "$t")s")
+   ! timeout 30 docker image inspect "$CHORD_IMAGE" >/dev/null 2>&1; then
+  build_image
 else
   say "using the existing image $CHORD_IMAGE (CHORD_TEST_REBUILD=1 rebuilds)"
 fi
@@ -302,9 +247,7 @@ ring_size() {
   [ -z "$c" ] ||
     j=$(timeout 20 docker exec "$c" chordctl --json --timeout 3s ring \
           2>/dev/null) || j=
-  echo "$(grep -o '"joined":true' <<<"$j" | wc -l)" \
-    "$(grep -o '"count":[0-9]*' <<<"$j" | cut -d: -f2 || true)" \
-    "$(grep -o '"unreachable":[0-9]*' <<<"$j" | cut -d: -f2 || true)"
+  ring_counts "$j"
 }
 
 # replicas SERVICE: "RUNNING/DESIRED" as `docker service ls` shows them.
@@ -343,23 +286,6 @@ deaths() {
     --format '{{index .Actor.Attributes "com.docker.swarm.task.name"}} {{index .Actor.Attributes "exitCode"}}'
 }
 
-# The script a one-off chordctl container runs: write or read (and
-# compare) files 1..N. File i holds the numbers 1..i*40, one per line.
-CHECK_SCRIPT='
-mode=$1 n=$2 i=1 bad=0 badlist=
-while [ $i -le $n ]; do
-  seq 1 $((i * 40)) >/tmp/want
-  if [ "$mode" = write ]; then
-    chordctl write "swarm/file-$i" /tmp/want >/dev/null 2>/tmp/err
-  else
-    chordctl read "swarm/file-$i" -o /tmp/got >/dev/null 2>/tmp/err &&
-      cmp -s /tmp/want /tmp/got
-  fi || { bad=$((bad + 1)); badlist="$badlist $i"; head -c 300 /tmp/err >&2; }
-  i=$((i + 1))
-done
-echo "$mode: $((n - bad)) of $n files ok${badlist:+; failed:$badlist}"
-[ $bad -eq 0 ]'
-
 # The options of a one-off chordctl container: on the stack's network,
 # labelled (teardown finds it if a timeout left it behind), in the tls
 # mode with the client's certificate and the client token.
@@ -367,71 +293,45 @@ CTL_OPTS=(--rm --network "$NET" --no-healthcheck --label "$CTL_LABEL"
   -e CHORD_SUPERNODE=supernode:7000)
 CTL_PLAIN=("${CTL_OPTS[@]}")
 
-# files write|read: all of them through chordctl in a one-off container.
-files() {
-  local out t=$(date +%s%N)
-  echo "+ docker run --rm --network $NET ... sh -c CHECK_SCRIPT $1" \
-    >>"$LOGS/docker.log"
-  out=$(timeout 240 docker run "${CTL_OPTS[@]}" --entrypoint sh \
-          "$CHORD_IMAGE" -c "$CHECK_SCRIPT" sh "$1" "$FILES" \
-          2>>"$LOGS/docker.log") ||
-    fail "${out:-$1 did not finish within 240s}"
-  say "$out ($(secs_since "$t")s)"
-}
-
-# --- the tls mode's certificates and checks ----------------------------------
-# make_certs: a CA, certificates and tokens in $CERTS, read by
-# chord-stack.tls.yml (CHORD_CERTS) into swarm secrets and mounted into
-# the one-off chordctl containers, which run as uid 10001 (mktemp makes
-# the directory 0700).
-make_certs() {
-  command -v openssl >/dev/null ||
-    fail "openssl is missing (apt-get install openssl)"
-  CERTS=$(mktemp -d "${TMPDIR:-/tmp}/chord-swarm-certs.XXXXXX")
-  "$ROOT/scripts/make-certs.sh" "$CERTS" >>"$LOGS/docker.log" 2>&1 ||
-    fail "scripts/make-certs.sh failed (see $LOGS/docker.log)"
-  chmod 0755 "$CERTS"
-  export CHORD_CERTS=$CERTS
-}
-
-# The script a chordctl container runs in the tls mode, once files
-# exist: with the client token it lists the ring and reads, without a
-# token it is refused (6), without TLS it cannot connect (3). Prints
-# every check's exit status on one line; exits 1 when any differs.
-TLS_SCRIPT='
-bad=0 out=
-check() { # WANT WHAT COMMAND...: runs COMMAND, wants exit WANT
-  want=$1 what=$2
-  shift 2
-  "$@" >/dev/null 2>/tmp/err
-  got=$?
-  if [ $got -eq "$want" ]; then
-    out="$out; $what: $got"
-  else
-    bad=1
-    out="$out; $what: exit $got, wanted $want ($(head -c 200 /tmp/err))"
-  fi
-}
+# --- the tls mode's checks ---------------------------------------------------
+# The certificates (make_certs) are read by chord-stack.tls.yml
+# (CHORD_CERTS) into swarm secrets and mounted into the one-off chordctl
+# containers. The checks: with the client token chordctl lists the ring
+# and reads, without a token it is refused (6), without TLS it cannot
+# connect (3).
+TLS_SCRIPT=$(tls_script '
 check 0 "ring with the client token" chordctl ring
 check 0 "read with the client token" chordctl read swarm/file-1
 check 6 "read without a token" env -u CHORD_TOKEN_FILE \
   chordctl read swarm/file-1
 check 3 "ring without TLS" env -u CHORD_TLS_CERT -u CHORD_TLS_KEY \
-  -u CHORD_TLS_CA -u CHORD_TLS_SERVER_NAME chordctl --timeout 3s ring
-echo "${out#; }"
-exit $bad'
-
-# tls_checks: TLS_SCRIPT in a chordctl container.
-tls_checks() {
-  local out t=$(date +%s%N)
-  echo "+ docker run ... sh -c TLS_SCRIPT" >>"$LOGS/docker.log"
-  out=$(timeout 120 docker run "${CTL_OPTS[@]}" --entrypoint sh \
-          "$CHORD_IMAGE" -c "$TLS_SCRIPT" 2>>"$LOGS/docker.log") ||
-    fail "${out:-the checks did not finish within 120s}"
-  say "$out ($(secs_since "$t")s)"
-}
+  -u CHORD_TLS_CA -u CHORD_TLS_SERVER_NAME chordctl --timeout 3s ring')
 
 # --- the stack ---------------------------------------------------------------
+# scale N: the node service scaled to N tasks (not waiting for them).
+scale() {
+  STEP="scale to $1"
+  dk 60 service scale --detach "$NODE_SERVICE=$1" ||
+    fail "docker service scale $NODE_SERVICE=$1 failed"
+}
+
+# cluster_ready N SECONDS START_NS FIGURE SAID AFTER: wait_cluster N
+# SECONDS, then the figure "MODE: FIGURE Ts" and the line "SAID (Ts after
+# AFTER)", T the seconds since START_NS.
+cluster_ready() {
+  local s
+  wait_cluster "$1" "$2"
+  s=$(secs_since "$3")
+  FIGURES+=("$MODE: $4 ${s}s")
+  say "$5 (${s}s after $6)"
+}
+
+# read_on N: every file read back on the ring of N nodes.
+read_on() {
+  STEP="read on $1 nodes"
+  files read
+}
+
 # run_mode plain|tls: the whole sequence on a new stack, which it removes
 # at the end.
 run_mode() {
@@ -441,6 +341,7 @@ run_mode() {
   CTL_OPTS=("${CTL_PLAIN[@]}")
   if [ "$MODE" = tls ]; then
     STEP="certificates"
+    # shellcheck disable=SC2119 # one CA only
     [ -n "$CERTS" ] || make_certs
     files+=(-c "$ROOT/deploy/swarm/chord-stack.tls.yml")
     CTL_OPTS+=(-v "$CERTS:/etc/chord/tls:ro"
@@ -449,6 +350,7 @@ run_mode() {
       -e CHORD_TLS_KEY=/etc/chord/tls/client.key
       -e CHORD_TOKEN_FILE=/etc/chord/tls/client-token)
   fi
+  CTL_SH=(docker run "${CTL_OPTS[@]}" --entrypoint sh "$CHORD_IMAGE")
   say "== mode $MODE"
 
   STEP="clean state"
@@ -463,35 +365,27 @@ run_mode() {
   dk 120 stack deploy --resolve-image never "${files[@]}" "$STACK" ||
     fail "docker stack deploy failed (see $LOGS/docker.log)"
   STEP="ring of $NODES"
-  wait_cluster $NODES 150
-  FIGURES+=("$MODE: deploy to ring of $NODES $(secs_since "$t")s")
-  say "ring of $NODES ready, tasks healthy ($(secs_since "$t")s after deploy)"
+  cluster_ready $NODES 150 "$t" "deploy to ring of $NODES" \
+    "ring of $NODES ready, tasks healthy" deploy
 
   STEP="write $FILES files"
   files write
-  STEP="read on $NODES nodes"
-  files read
+  read_on $NODES
 
   if [ "$MODE" = tls ]; then
     STEP="tokens and TLS"
     tls_checks
   fi
 
-  STEP="scale to $SCALED"
   t=$(date +%s%N)
-  dk 60 service scale --detach "$NODE_SERVICE=$SCALED" ||
-    fail "docker service scale $NODE_SERVICE=$SCALED failed"
-  wait_cluster $SCALED 150
-  FIGURES+=("$MODE: scale $NODES to $SCALED $(secs_since "$t")s")
-  say "ring of $SCALED ready ($(secs_since "$t")s after scaling)"
-  STEP="read on $SCALED nodes"
-  files read
+  scale $SCALED
+  cluster_ready $SCALED 150 "$t" "scale $NODES to $SCALED" \
+    "ring of $SCALED ready" scaling
+  read_on $SCALED
 
-  STEP="scale to $SHRUNK"
   t=$(date +%s%N)
   since=$(date +%s)
-  dk 60 service scale --detach "$NODE_SERVICE=$SHRUNK" ||
-    fail "docker service scale $NODE_SERVICE=$SHRUNK failed"
+  scale $SHRUNK
   wait_cluster $SHRUNK 90
   # The removed task's container stops after its leave: it must exit 0,
   # within the stop grace period (30s).
@@ -512,8 +406,7 @@ run_mode() {
   FIGURES+=("$MODE: scale $SCALED to $SHRUNK $(secs_since "$t")s (node.$slot left, exit 0)")
   say "task $task left the ring and exited 0" \
     "($(secs_since "$t")s after scaling)"
-  STEP="read on $SHRUNK nodes"
-  files read
+  read_on $SHRUNK
 
   STEP="task history"
   # Nothing else stopped since the deploy: no crash, no restart.
