@@ -93,7 +93,8 @@ def cpu_seconds(pid):
 
 
 class Cluster:
-    """A supernode and NODES nodes on 127.0.0.1:port..port+NODES."""
+    """A supernode and NODES nodes (self.n: other scripts set it) on
+    127.0.0.1:port..port+n."""
 
     def __init__(self, mode, certs, port, logdir):
         self.mode = mode
@@ -115,6 +116,7 @@ class Cluster:
                                           "--tls-key", c("node.key")]
         else:
             self.sn_auth = self.node_auth = []
+        self.n = NODES
         # More flags for the daemons (bench/metrics.py sets them).
         self.sn_extra, self.node_extra = [], lambda port: []
 
@@ -129,7 +131,7 @@ class Cluster:
         return p
 
     def start(self):
-        ports = [self.port + i for i in range(NODES + 1)]
+        ports = [self.port + i for i in range(self.n + 1)]
         busy = [p for p in ports if not port_free(p)]
         if busy:
             raise RuntimeError("ports in use: %s (--port to move)" % busy)
@@ -144,7 +146,7 @@ class Cluster:
                         "127.0.0.1:%d" % p, "--supernode", self.sn_addr]
                        + self.node_auth + self.node_extra(p), "node-%d" % p)
             for p in ports[1:]]
-        wait_for(self.ready, 60, "a ring of %d" % NODES, 0.2)
+        wait_for(self.ready, 60 + self.n, "a ring of %d" % self.n, 0.2)
         # A few maintenance ticks (1 s) for the fingers and successor lists.
         time.sleep(3)
 
@@ -158,11 +160,12 @@ class Cluster:
         if any(p.poll() is not None for p in self.procs):
             raise RuntimeError("a %s daemon exited; logs in %s"
                                % (self.mode, self.logdir))
-        r = self.ctl("--json", "ring", timeout=30)
+        # A member not up yet costs the call's deadline: keep it short.
+        r = self.ctl("--timeout", "3s", "--json", "ring", timeout=60)
         if r.returncode != 0:
             return False
         j = json.loads(r.stdout)
-        return (j.get("count") == NODES and j.get("unreachable") == 0
+        return (j.get("count") == self.n and j.get("unreachable") == 0
                 and all(n.get("joined") for n in j.get("nodes", [])))
 
     def daemon_cpu(self):
@@ -220,7 +223,7 @@ class Cluster:
                 p.wait()
         # The ports must be free for the next cluster.
         wait_for(lambda: all(port_free(self.port + i)
-                             for i in range(NODES + 1)), 30, "free ports")
+                             for i in range(self.n + 1)), 30, "free ports")
 
 
 def measure(clusters, a):
