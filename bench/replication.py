@@ -113,7 +113,7 @@ def timed_read(node, name, deadline=10):
 
 def bench(c, op, size, conc, count, names=500, warmup=200):
     cmd = [os.path.join(T.BIN, "chordctl"), "--supernode", c.sn_addr,
-           "--timeout", "30s", "--json", "bench", "--op", op, "--size",
+           "--route", "ring", "--timeout", "30s", "--json", "bench", "--op", op, "--size",
            str(size), "--concurrency", str(conc), "--count", str(count),
            "--names", str(names), "--warmup", str(warmup)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)

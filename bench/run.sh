@@ -41,6 +41,10 @@ BIN=$ROOT/build/bin
 mkdir -p "$OUT"
 rm -f "$OUT"/*.csv "$OUT"/*.png "$OUT"/results.md
 export CHORD_BIN=$BIN
+# The ring route (through a random member, along the fingers): these
+# figures are the ring's routing cost, comparable run to run; the direct
+# route is measured by bench/compare-opendht.sh.
+export CHORD_ROUTE=ring
 
 started=$(date +%s)
 PHASES="$OUT/phases.csv"

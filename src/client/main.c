@@ -94,9 +94,10 @@ static const struct command commands[] = {
     {"bench", bench_run, true,
      "[--op OP] [--count N] [--concurrency C] [--size S]",
      "measure throughput, latency and hops against the cluster",
-     "Sends --count requests (10000) through random members (with --route\n"
-     "direct, each to its name's owner; or only --node) with\n"
-     "--concurrency requests in flight (1), driven\n"
+     "Sends --count requests (10000), each to its name's owner in the\n"
+     "member list (the direct route; with --route ring, through random\n"
+     "members; or only --node) with --concurrency requests in flight (1),\n"
+     "driven\n"
      "asynchronously on one thread, after --warmup unmeasured ones (100),\n"
      "and reports requests per second, latency p50/p90/p99/max, errors by\n"
      "status and the mean hop count. read and mixed first write each of\n"
@@ -227,7 +228,7 @@ static void print_usage(FILE *f)
         "                         straight to its owner in the member list\n"
         "                         (one round trip); ring: through a node the\n"
         "                         supernode picks, along the fingers\n"
-        "                         ($" CHORDCTL_ROUTE_ENV "; default ring)\n"
+        "                         ($" CHORDCTL_ROUTE_ENV "; default direct)\n"
         "  --ring-cache FILE      keep the member list in FILE between runs\n"
         "                         ($" CHORDCTL_RING_CACHE_ENV
         "; default: none)\n"
@@ -497,6 +498,7 @@ int main(int argc, char **argv)
       .max_size = CHORDCTL_DEFAULT_MAX_SIZE,
       .chunk_size = CHORDCTL_DEFAULT_CHUNK,
       .window = CHORDCTL_DEFAULT_WINDOW,
+      .route = ROUTE_DIRECT,
       .ring_ttl_ms = RINGVIEW_DEFAULT_TTL_MS,
   };
   const struct command *c;

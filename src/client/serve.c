@@ -187,7 +187,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     if (!name || name_check(name, strlen(name), &why))
       return error_json(conn, MHD_HTTP_BAD_REQUEST,
                         "lookup needs name=NAME (1 to 1024 bytes of UTF-8)");
-    const char *args[] = {"--json", "lookup", "--", name, NULL};
+    /* The ring route: the page draws the path along the fingers. */
+    const char *args[] = {"--route", "ring", "--json", "lookup",
+                          "--",      name,   NULL};
     return api(s, conn, args);
   }
   return error_json(conn, MHD_HTTP_NOT_FOUND,

@@ -7,6 +7,7 @@ tried, and what replies say of the owner brings the list up to date."""
 import json
 import os
 import signal
+import subprocess
 import time
 import unittest
 
@@ -75,9 +76,18 @@ class RouteTest(T.ClusterTest):
             self.assertEqual(int(j["owner"]["id"], 16),
                              T.successor(sorted(ids), T.sha1_int(name)))
         self.read_all_direct(names)
-        j = json.loads(self.ok(self.ctl("--json", "lookup", names[0])).stdout)
+        j = json.loads(self.ok(self.ctl("--route", "ring", "--json", "lookup",
+                                        names[0])).stdout)
         self.assertEqual(j["route"], "ring")
+        r = self.ok(self.ctl("--route", "ring", "lookup", names[0]))
+        self.assertIn(b"route  ring", r.stdout)
+        # Direct is the default, and $CHORD_ROUTE chooses too.
         r = self.ok(self.ctl("lookup", names[0]))
+        self.assertIn(b"route  direct", r.stdout)
+        env = dict(os.environ, CHORD_ROUTE="ring")
+        r = subprocess.run([os.path.join(T.BIN, "chordctl"), "--supernode",
+                            self.c.sn_addr, "lookup", names[0]], env=env,
+                           capture_output=True, timeout=60 * T.SLOW)
         self.assertIn(b"route  ring", r.stdout)
         # A delete goes direct too, and the file is gone for both routes.
         self.ok(self.direct("delete", names[0]))

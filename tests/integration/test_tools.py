@@ -170,10 +170,14 @@ class ToolsTest(T.ClusterTest):
         self.assertEqual((r.returncode, r.stdout, r.stderr), (0, data, b""))
 
     def test_bench_every_op(self):
+        # The ring route: each request through a random member, so that
+        # hops are counted (the direct route's are tested in
+        # test_direct_route).
         for op in ("write", "read", "mixed", "ping"):
             for conc in ("1", "16"):
                 lat = os.path.join(self.c.dir, "lat-%s-%s" % (op, conc))
-                r = self.ctl("--json", "bench", "--op", op, "--count", "300",
+                r = self.ctl("--route", "ring", "--json", "bench", "--op",
+                             op, "--count", "300",
                              "--concurrency", conc, "--names", "50", "--size",
                              "2K", "--warmup", "10", "--latencies", lat)
                 self.assertEqual(r.returncode, 0, r.stderr)
@@ -188,6 +192,7 @@ class ToolsTest(T.ClusterTest):
                 if op == "ping":
                     self.assertEqual(d["mean_hops"], 0)
                 else:
+                    self.assertEqual(d["route"], "ring")
                     # 6 random nodes: some requests must be forwarded.
                     self.assertGreater(d["mean_hops"], 0.3)
                     self.assertLess(d["mean_hops"], 4)
