@@ -131,7 +131,11 @@ size_t ringview_owner(const struct ringview *v, const char *name, size_t len)
   return lo == v->n ? 0 : lo;
 }
 
-int ringview_fetch(struct chordctl *ctl, const char *what, struct ringview *v)
+/* The supernode's member list into v (emptied first). 0 or an exit code,
+ * after printing why, except for an unreachable supernode when quiet
+ * (OUTPUT_EXIT_UNREACHABLE: the caller has another list to fall back on). */
+static int fetch(struct chordctl *ctl, const char *what, struct ringview *v,
+                 bool quiet)
 {
   Chord__V1__ListNodesRequest req = CHORD__V1__LIST_NODES_REQUEST__INIT;
   const Chord__V1__ListNodesResponse *l;
@@ -143,6 +147,11 @@ int ringview_fetch(struct chordctl *ctl, const char *what, struct ringview *v)
   if (cluster_call(ctl, ctl->supernode, SN_LIST_NODES, &req.base,
                    &chord__v1__list_nodes_response__descriptor,
                    &res) != GRPC_STATUS_OK) {
+    if (quiet && (res.status.code == GRPC_STATUS_UNAVAILABLE ||
+                  res.status.code == GRPC_STATUS_DEADLINE_EXCEEDED)) {
+      rc = OUTPUT_EXIT_UNREACHABLE;
+      goto cleanup;
+    }
     rc = output_rpc_error(ctl, what, "supernode", ctl->supernode, &res.status);
     if (res.status.code == GRPC_STATUS_NOT_FOUND)
       rc = OUTPUT_EXIT_UNREACHABLE;
@@ -181,8 +190,9 @@ cleanup:
 }
 
 /* Reads the cache file into v (empty, with ids); false when it is absent,
- * unreadable, malformed, for another supernode or older than the TTL. */
-static bool read_file(struct chordctl *ctl, struct ringview *v)
+ * unreadable, malformed, for another supernode or older than max_age_ms. */
+static bool read_file(struct chordctl *ctl, struct ringview *v,
+                      int64_t max_age_ms)
 {
   char line[1024], sn[LINE_WORD + 1], hex[LINE_WORD + 1], addr[LINE_WORD + 1];
   int64_t fetched = 0, now = wall_ms();
@@ -198,7 +208,7 @@ static bool read_file(struct chordctl *ctl, struct ringview *v)
     goto done;
   if (!fgets(line, sizeof(line), f) ||
       sscanf(line, "fetched %" SCNd64, &fetched) != 1 || fetched > now + 1000 ||
-      now - fetched > ctl->ring_ttl_ms)
+      now - fetched > max_age_ms)
     goto done;
   v->ids = malloc(sizeof(*v->ids));
   v->addrs = malloc(sizeof(*v->addrs));
@@ -238,12 +248,29 @@ int ringview_load(struct chordctl *ctl, const char *what, struct ringview *v)
     v->loaded = true;
     return 0;
   }
-  if (ctl->ring_cache && read_file(ctl, v)) {
+  if (ctl->ring_cache && read_file(ctl, v, ctl->ring_ttl_ms)) {
     v->loaded = true;
     v->changed = false;
     return 0;
   }
-  return ringview_fetch(ctl, what, v);
+  /* An older list still beats none when the supernode is down: its
+   * members route any request on, and replies correct it. */
+  struct ringview old = {0};
+  bool have_old = ctl->ring_cache && read_file(ctl, &old, INT64_MAX);
+  int rc = fetch(ctl, what, v, have_old);
+  if (rc == OUTPUT_EXIT_UNREACHABLE && have_old) {
+    fprintf(stderr,
+            "chordctl: warning: the supernode at %s cannot be reached; "
+            "using the member list of %s from %" PRId64 " s ago\n",
+            ctl->supernode, ctl->ring_cache,
+            (wall_ms() - old.fetched_ms) / 1000);
+    *v = old;
+    v->loaded = true;
+    v->changed = false;
+    return 0;
+  }
+  ringview_free(&old);
+  return rc;
 }
 
 int ringview_save(struct chordctl *ctl, const struct ringview *v)

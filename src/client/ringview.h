@@ -29,11 +29,10 @@ struct ringview {
 
 /* Fills v (empty) with --node alone, or the members from the --ring-cache
  * file when it is younger than the TTL and names the same supernode, or
- * else from the supernode's ListNodes. 0, or an exit code after printing
- * "what: why". */
+ * else from the supernode's ListNodes, or, when the supernode cannot be
+ * reached, from the cache file however old (with a warning). 0, or an
+ * exit code after printing "what: why". */
 int ringview_load(struct chordctl *ctl, const char *what, struct ringview *v);
-/* The supernode's member list into v (emptied first). 0 or an exit code. */
-int ringview_fetch(struct chordctl *ctl, const char *what, struct ringview *v);
 /* The index of the member owning the key SHA-1(name[0..len)): the first
  * id at or after it, wrapping; 0 for a view without ids. */
 size_t ringview_owner(const struct ringview *v, const char *name, size_t len);

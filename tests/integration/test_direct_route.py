@@ -146,6 +146,22 @@ class RouteTest(T.ClusterTest):
         self.assertLess(time.monotonic() - t0, 8 * 10 * T.SLOW)
         self.assertNotIn(dead, cache_members(self.cache))
 
+    def test_supernode_down_falls_back_on_an_old_cache(self):
+        """With the supernode gone, an expired cache file still serves: the
+        command warns and succeeds; without one it fails with exit 3."""
+        ids = T.fixed_ids(1606, 4)
+        self.c.start_nodes(ids)
+        T.wait_ring_correct(self.c, 30)
+        self.write_all(["kept"])
+        self.read_all_direct(["kept"])  # the cache file is written
+        self.c.sn.stop(signal.SIGKILL)
+        r = self.ok(self.ctl("--ring-cache", self.cache, "--ring-ttl", "0s",
+                             "read", "kept"))
+        self.assertEqual(r.stdout, b"content of kept")
+        self.assertIn(b"warning: the supernode", r.stderr)
+        r = self.ctl("--timeout", "2s", "read", "kept")
+        self.assertEqual(r.returncode, 3, r.stderr)
+
     def test_unusable_cache_files_are_refetched(self):
         """A cache file that is garbage, for another supernode or too old is
         not used: the list comes from the supernode and replaces it."""
