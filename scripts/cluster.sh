@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Manages a local chord cluster on 127.0.0.1 for development and benchmarks.
-#   cluster.sh start [-n NODES] [-p BASE_PORT] [-s mem|dir] [-- NODE_ARGS...]
+#   cluster.sh start [-n NODES] [-p BASE_PORT] [-s mem|dir] [-m METRICS_PORT]
+#                    [-- NODE_ARGS...]
+#                                  -m: Prometheus metrics on METRICS_PORT
+#                                  (supernode) and METRICS_PORT+i (node i)
 #   cluster.sh add                 one more node
 #   cluster.sh stop                stops every process it started, by PID
 #   cluster.sh status              the processes and the ring
@@ -42,6 +45,9 @@ start_node() { # INDEX
     mkdir -p "$DIR/data/node-$i"
     args+=(--store dir --data-dir "$DIR/data/node-$i")
   fi
+  if [ -s "$DIR/metrics_port" ]; then
+    args+=(--metrics-listen "127.0.0.1:$(( $(cat "$DIR/metrics_port") + i ))")
+  fi
   # shellcheck disable=SC2046
   "$BIN/chord-node" "${args[@]}" $(cat "$DIR/node_args") \
     >>"$DIR/logs/node-$i.log" 2>&1 &
@@ -54,10 +60,12 @@ start_node() { # INDEX
 }
 
 cmd_start() {
-  local n=3 base=7000 store=mem
+  local n=3 base=7000 store=mem metrics=
+  local sn_args=()
   while [ $# -gt 0 ]; do
     case $1 in
       -n) n=$2; shift 2 ;;
+      -m) metrics=$2; shift 2 ;;
       -p) base=$2; shift 2 ;;
       -s) store=$2; shift 2 ;;
       --) shift; break ;;
@@ -65,6 +73,7 @@ cmd_start() {
     esac
   done
   [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] || die "-n takes a node count"
+  [ -z "$metrics" ] || [[ $metrics =~ ^[0-9]+$ ]] || die "-m takes a port"
   [ -x "$BIN/chord-node" ] || die "no binaries in $BIN: run scripts/build.sh"
   if [ -d "$DIR/pids" ] && ls "$DIR"/pids/* >/dev/null 2>&1; then
     for p in "$DIR"/pids/*; do
@@ -75,9 +84,11 @@ cmd_start() {
   mkdir -p "$DIR/pids" "$DIR/logs"
   echo "$base" >"$DIR/base_port"
   echo "$store" >"$DIR/store"
+  echo "$metrics" >"$DIR/metrics_port"
+  [ -z "$metrics" ] || sn_args=(--metrics-listen "127.0.0.1:$metrics")
   echo "$*" >"$DIR/node_args"
   echo "127.0.0.1:$base" >"$DIR/supernode"
-  "$BIN/chord-supernode" --listen "127.0.0.1:$base" \
+  "$BIN/chord-supernode" --listen "127.0.0.1:$base" "${sn_args[@]}" \
     >>"$DIR/logs/supernode.log" 2>&1 &
   echo $! >"$DIR/pids/supernode"
   wait_port "$base" "$DIR/pids/supernode" ||
@@ -96,8 +107,9 @@ cmd_add() {
 cmd_stop() {
   [ -d "$DIR/pids" ] || return 0
   local p
-  # Nodes first (each hands its files on), then the supernode.
-  for p in "$DIR"/pids/node-* "$DIR/pids/supernode"; do
+  # Other helpers first (demo.sh's ring page), then the nodes (each hands
+  # its files on), then the supernode.
+  for p in "$DIR"/pids/extra-* "$DIR"/pids/node-* "$DIR/pids/supernode"; do
     [ -f "$p" ] || continue
     if alive "$p"; then
       kill -TERM "$(cat "$p")" 2>/dev/null || true
@@ -125,5 +137,5 @@ case ${1:-} in
   add) cmd_add ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
-  *) echo "usage: cluster.sh start [-n N] [-p PORT] [-s mem|dir] [-- NODE_ARGS] | add | stop | status" >&2; exit 2 ;;
+  *) echo "usage: cluster.sh start [-n N] [-p PORT] [-s mem|dir] [-m PORT] [-- NODE_ARGS] | add | stop | status" >&2; exit 2 ;;
 esac

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The one-command local demo: installs what is missing, builds, starts a
 # supernode and N nodes (default 3) on 127.0.0.1, writes a file, reads it
-# back, prints the ring, and keeps the cluster up until Ctrl-C. With
+# back, prints the ring, and keeps the cluster up until Ctrl-C, with the
+# live ring page (chordctl serve) on BASE_PORT+80 and Prometheus metrics
+# on BASE_PORT+100 (supernode) and BASE_PORT+100+i (node i). With
 # --tls, every process runs with mutual TLS and a cluster token
 # (certificates from scripts/make-certs.sh in $CHORD_CLUSTER_DIR/certs).
 #   demo.sh [--tls] [NODES] [BASE_PORT]
@@ -35,8 +37,13 @@ cleanup() { ./scripts/cluster.sh stop; }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-echo "== starting a supernode and $NODES nodes"
-./scripts/cluster.sh start -n "$NODES" -p "$PORT"
+METRICS=$((PORT + 100)) # the supernode's; node i's is METRICS + i
+PAGE=127.0.0.1:$((PORT + 80))
+echo "== starting a supernode and $NODES nodes (metrics on ports $METRICS-$((METRICS + NODES)))"
+./scripts/cluster.sh start -n "$NODES" -p "$PORT" -m "$METRICS"
+echo "== the live ring page on http://$PAGE/ (chordctl serve)"
+$CTL serve --listen "$PAGE" >>"$CHORD_CLUSTER_DIR/logs/serve.log" 2>&1 &
+echo $! >"$CHORD_CLUSTER_DIR/pids/extra-serve" # cluster.sh stop ends it
 
 echo "== writing hello.txt through a random node"
 echo "Hello from chord, $(date -u +%FT%TZ)" | $CTL write hello.txt
@@ -56,7 +63,10 @@ $CTL ring
 
 cat <<EOT
 
-The cluster is running (logs in $CHORD_CLUSTER_DIR/logs). Try, in another shell:
+The cluster is running (logs in $CHORD_CLUSTER_DIR/logs).
+  The ring, live:   http://$PAGE/
+  Metrics:          curl -s 127.0.0.1:$METRICS/metrics   (node i: port $METRICS + i)
+Try, in another shell:
   export CHORD_SUPERNODE=127.0.0.1:$PORT${CHORD_TLS_CA:+
   export CHORD_TLS_CERT=$certs/client.pem CHORD_TLS_KEY=$certs/client.key CHORD_TLS_CA=$CHORD_TLS_CA CHORD_TOKEN_FILE=$CHORD_TOKEN_FILE}
   $ROOT/build/bin/chordctl write notes.txt /etc/os-release
