@@ -158,12 +158,7 @@ static int fetch(struct chordctl *ctl, const char *what, struct ringview *v,
     goto cleanup;
   }
   l = (const Chord__V1__ListNodesResponse *)res.resp;
-  v->ids = malloc(sizeof(*v->ids)); /* a view with ids, even if empty */
-  if (!v->ids)
-    goto nomem;
-  v->cap = 1;
-  v->addrs = malloc(sizeof(*v->addrs));
-  if (!v->addrs)
+  if (grow(v)) /* a view with ids: a member list, even if empty */
     goto nomem;
   for (size_t i = 0; i < l->n_nodes; i++) {
     const Chord__V1__NodeInfo *ni = l->nodes[i];
@@ -189,10 +184,10 @@ cleanup:
   return rc;
 }
 
-/* Reads the cache file into v (empty, with ids); false when it is absent,
- * unreadable, malformed, for another supernode or older than max_age_ms. */
-static bool read_file(struct chordctl *ctl, struct ringview *v,
-                      int64_t max_age_ms)
+/* Reads the cache file into v (empty, with ids; v->fetched_ms says when
+ * its list was fetched); false when it is absent, unreadable, malformed
+ * or for another supernode. */
+static bool read_file(struct chordctl *ctl, struct ringview *v)
 {
   char line[1024], sn[LINE_WORD + 1], hex[LINE_WORD + 1], addr[LINE_WORD + 1];
   int64_t fetched = 0, now = wall_ms();
@@ -207,14 +202,10 @@ static bool read_file(struct chordctl *ctl, struct ringview *v,
       strcmp(sn, ctl->supernode) != 0)
     goto done;
   if (!fgets(line, sizeof(line), f) ||
-      sscanf(line, "fetched %" SCNd64, &fetched) != 1 || fetched > now + 1000 ||
-      now - fetched > max_age_ms)
+      sscanf(line, "fetched %" SCNd64, &fetched) != 1 || fetched > now + 1000)
     goto done;
-  v->ids = malloc(sizeof(*v->ids));
-  v->addrs = malloc(sizeof(*v->addrs));
-  if (!v->ids || !v->addrs)
+  if (grow(v))
     goto done;
-  v->cap = 1;
   while (fgets(line, sizeof(line), f)) {
     struct chord_id id;
     if (v->n == FILE_MAX_MEMBERS ||
@@ -224,6 +215,7 @@ static bool read_file(struct chordctl *ctl, struct ringview *v,
       goto done;
   }
   ok = v->n > 0 && !ferror(f);
+  v->changed = false; /* as the file has it */
 done:
   fclose(f);
   if (!ok)
@@ -248,15 +240,15 @@ int ringview_load(struct chordctl *ctl, const char *what, struct ringview *v)
     v->loaded = true;
     return 0;
   }
-  if (ctl->ring_cache && read_file(ctl, v, ctl->ring_ttl_ms)) {
-    v->loaded = true;
-    v->changed = false;
-    return 0;
-  }
-  /* An older list still beats none when the supernode is down: its
+  /* An expired list still beats none when the supernode is down: its
    * members route any request on, and replies correct it. */
   struct ringview old = {0};
-  bool have_old = ctl->ring_cache && read_file(ctl, &old, INT64_MAX);
+  bool have_old = ctl->ring_cache && read_file(ctl, &old);
+  if (have_old && wall_ms() - old.fetched_ms <= ctl->ring_ttl_ms) {
+    *v = old;
+    v->loaded = true;
+    return 0;
+  }
   int rc = fetch(ctl, what, v, have_old);
   if (rc == OUTPUT_EXIT_UNREACHABLE && have_old) {
     fprintf(stderr,
@@ -266,7 +258,6 @@ int ringview_load(struct chordctl *ctl, const char *what, struct ringview *v)
             (wall_ms() - old.fetched_ms) / 1000);
     *v = old;
     v->loaded = true;
-    v->changed = false;
     return 0;
   }
   ringview_free(&old);

@@ -32,20 +32,6 @@ uint64_t fdguard_raise_limit(void)
   return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
 }
 
-int fdguard_count_fds(void)
-{
-  DIR *d = opendir("/proc/self/fd");
-  struct dirent *e;
-  int n = 0;
-  if (!d)
-    return errno == EMFILE || errno == ENFILE ? INT_MAX : -1;
-  while ((e = readdir(d)) != NULL)
-    if (e->d_name[0] != '.')
-      n++;
-  closedir(d);
-  return n - 1; /* the directory's own descriptor */
-}
-
 /* The port a listening TCP socket fd is bound to, or -1 when fd is not
  * one (closed, not a socket, not listening). */
 static int listener_port(int fd)
@@ -65,35 +51,50 @@ static int listener_port(int fd)
   return -1;
 }
 
-/* This process's own listeners on port, found among its descriptors, and
- * their accept queues from TCP_INFO (for a listener, tcpi_unacked is the
+/* One pass over this process's descriptors: returns how many are open
+ * (INT_MAX when none is left to look, -1 when /proc cannot tell) and, when
+ * queued is given, adds to it the accept queues of this process's own
+ * listeners on port, from TCP_INFO (for a listener, tcpi_unacked is the
  * connections waiting to be accepted). Not /proc/net/tcp: reading it
  * walks every TCP socket of the host's network namespace, a cost that
  * every daemon paid each second and that grew with the ring (64 nodes on
  * one machine spent most of their CPU there). */
-unsigned fdguard_accept_queue(int port)
+static int scan_fds(int port, unsigned *queued)
 {
   DIR *d = opendir("/proc/self/fd");
   struct dirent *e;
-  unsigned total = 0;
+  int n = 0;
   if (!d)
-    return 0;
+    return errno == EMFILE || errno == ENFILE ? INT_MAX : -1;
   while ((e = readdir(d)) != NULL) {
     char *end;
     long fd = strtol(e->d_name, &end, 10);
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
     if (*end || end == e->d_name || fd == dirfd(d) || fd > INT_MAX)
-      continue;
-    if (listener_port((int)fd) != port)
+      continue; /* ".", "..", and the directory's own descriptor */
+    n++;
+    if (!queued || listener_port((int)fd) != port)
       continue;
     memset(&ti, 0, sizeof(ti));
     if (getsockopt((int)fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
         ti.tcpi_state == 10 /* TCP_LISTEN */)
-      total += ti.tcpi_unacked;
+      *queued += ti.tcpi_unacked;
   }
   closedir(d);
-  return total;
+  return n;
+}
+
+int fdguard_count_fds(void)
+{
+  return scan_fds(-1, NULL);
+}
+
+unsigned fdguard_accept_queue(int port)
+{
+  unsigned queued = 0;
+  scan_fds(port, &queued);
+  return queued;
 }
 
 /* A non-blocking connection to the listener: the kernel completes it into
@@ -145,7 +146,8 @@ static void set_state(struct fdguard *g, enum fdguard_state s)
 static void on_tick(uv_timer_t *t)
 {
   struct fdguard *g = t->data;
-  int fds = fdguard_count_fds();
+  unsigned queued = 0;
+  int fds = scan_fds(g->port, &queued);
   if (g->state == FDGUARD_DEAD || fds < 0)
     return;
   if (fds == INT_MAX || (uint64_t)fds + g->reserve >= g->limit) {
@@ -158,7 +160,6 @@ static void on_tick(uv_timer_t *t)
     set_state(g, FDGUARD_EXHAUSTED);
     return;
   }
-  unsigned queued = fdguard_accept_queue(g->port);
   if (g->state == FDGUARD_EXHAUSTED) {
     /* Descriptors are back: does the listener still take connections? */
     if (g->probe_fd < 0) {
